@@ -1,0 +1,68 @@
+/**
+ * The three adapter contracts. An adapter file (adapters/<kind>/<type>.ts) default-exports
+ * `defineAdapter({ kind, type, schema, create })`; runtime/registry.ts collects them.
+ */
+import type { z } from 'zod';
+import type { Logger } from 'pino';
+import type { FrameSlot } from './frame/frame-slot.ts';
+import type { InspectionResult } from './results/result.ts';
+
+/**
+ * A camera or replay. The station owns timing (free-run ticks or triggers) and hands the source a free slot;
+ * the source writes the next frame into it in place. Throw LS_ERR_FRAME_CORRUPT for a frame that cannot be
+ * decoded (the station counts and skips it) and LS_ERR_SOURCE_EXHAUSTED when a finite source has ended.
+ */
+export interface FrameSource {
+  readonly type: string;
+  /** Largest frame the source will deliver, so the station can size its pool at boot. */
+  readonly maxWidth: number;
+  readonly maxHeight: number;
+  readonly channels: number;
+  open(): Promise<void>;
+  grab(slot: FrameSlot): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where results go. `deliver` resolves once the receiver has the result and throws when it has not; the
+ * outbox retries a durable sink in order until it succeeds. A sink must tolerate a result it has already
+ * delivered being offered again after a restart (at-least-once).
+ */
+export interface ResultSink {
+  readonly type: string;
+  readonly name: string;
+  /** Durable sinks go through the SQLite outbox; others get a best-effort call. */
+  readonly durable: boolean;
+  open(): Promise<void>;
+  deliver(result: InspectionResult): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AdapterContext {
+  readonly log: Logger;
+  /** Directory of the line YAML, for resolving relative paths in adapter options. */
+  readonly configDir: string;
+  readonly line: string;
+  readonly station: string;
+}
+
+export type AdapterKind = 'source' | 'sink';
+
+interface AdapterInstanceByKind {
+  source: FrameSource;
+  sink: ResultSink;
+}
+
+export interface AdapterDefinition<K extends AdapterKind, S extends z.ZodType> {
+  readonly kind: K;
+  readonly type: string;
+  /** Options schema; a z.object with a literal `type` field, .strict(), every field described. */
+  readonly schema: S;
+  create(options: z.output<S>, ctx: AdapterContext): AdapterInstanceByKind[K];
+}
+
+export function defineAdapter<K extends AdapterKind, S extends z.ZodType>(
+  def: AdapterDefinition<K, S>,
+): AdapterDefinition<K, S> {
+  return Object.freeze(def);
+}

@@ -1,0 +1,60 @@
+/** The record of one inspected part: what the PLC, MES, store and logs all receive. */
+
+export type Verdict = 'OK' | 'NOK';
+
+/** Why a part is NOK (or what was noticed): a stable code, the feature/model behind it and a readable detail. */
+export interface Reason {
+  readonly code: string;
+  readonly source: string;
+  readonly detail: string;
+}
+
+/** A located defect, from an anomaly map's regions or a detector. Coordinates are in frame pixels. */
+export interface Defect {
+  readonly model: string;
+  readonly label: string;
+  readonly score: number;
+  /** [x, y, width, height] in frame pixels. */
+  readonly bboxPx: readonly [number, number, number, number];
+  readonly areaPx: number;
+  /** Present when the station has a calibrated scale. */
+  readonly areaMm2: number | null;
+}
+
+/** Milliseconds spent in each stage of the frame path for this part. Sinks time themselves separately. */
+export interface StageTimings {
+  acquireMs: number;
+  queueMs: number;
+  preprocessMs: number;
+  inferMs: number;
+  decodeMs: number;
+  decideMs: number;
+  storeMs: number;
+  totalMs: number;
+}
+
+export interface ModelRef {
+  readonly name: string;
+  readonly sha256: string;
+}
+
+export interface InspectionResult {
+  /** Per-station monotonic sequence without gaps, assigned by the store; 0 until stored. */
+  sequence: number;
+  readonly line: string;
+  readonly station: string;
+  readonly recipe: string;
+  readonly partId: string | null;
+  /** Sequence of the frame at the source, which may skip when frames are dropped. */
+  readonly frameSequence: number;
+  readonly verdict: Verdict;
+  readonly reasons: readonly Reason[];
+  /** Named scalar measurements, e.g. "surface-anomaly.score" or "drilling.burr". */
+  readonly measurements: Readonly<Record<string, number>>;
+  readonly defects: readonly Defect[];
+  readonly models: readonly ModelRef[];
+  readonly timings: StageTimings;
+  /** Wall-clock capture time, ISO 8601. */
+  readonly capturedAt: string;
+  readonly decidedAt: string;
+}
