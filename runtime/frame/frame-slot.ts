@@ -27,9 +27,12 @@ export class FrameSlot {
   pixelFormat: PixelFormat;
   /** Source-side frame counter; gaps show frames the source dropped. */
   sequence: number;
-  /** process.hrtime.bigint() when the exposure was triggered or the frame arrived. */
-  triggerNs: bigint;
-  captureNs: bigint;
+  /**
+   * performance.now() when the trigger fired and when the frame was complete. Doubles, not hrtime bigints:
+   * a BigInt is a heap allocation per call and the frame path allocates nothing.
+   */
+  triggerMs: number;
+  captureMs: number;
   /** Date.now() at capture, for wall-clock records. */
   captureEpochMs: number;
   partId: string | null;
@@ -44,8 +47,8 @@ export class FrameSlot {
     this.height = 0;
     this.pixelFormat = 'Mono8';
     this.sequence = 0;
-    this.triggerNs = 0n;
-    this.captureNs = 0n;
+    this.triggerMs = 0;
+    this.captureMs = 0;
     this.captureEpochMs = 0;
     this.partId = null;
     this.truth = null;

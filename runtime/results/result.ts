@@ -21,7 +21,10 @@ export interface Defect {
   readonly areaMm2: number | null;
 }
 
-/** Milliseconds spent in each stage of the frame path for this part. Sinks time themselves separately. */
+/**
+ * Milliseconds spent in each stage of the frame path for this part, trigger to decision. The store write and
+ * the sinks come after the record is made; their latencies are kept by the station's recorders and metrics.
+ */
 export interface StageTimings {
   acquireMs: number;
   queueMs: number;
@@ -29,7 +32,6 @@ export interface StageTimings {
   inferMs: number;
   decodeMs: number;
   decideMs: number;
-  storeMs: number;
   totalMs: number;
 }
 

@@ -1,0 +1,62 @@
+/**
+ * `linesight <command>`: run, validate, inspect. Each command returns an exit code (runtime/cli/exit-codes.ts);
+ * typed errors are mapped to codes here, once.
+ */
+import { isLinesightError } from '../errors.ts';
+import { EXIT } from './exit-codes.ts';
+import { runCommand } from './run.ts';
+import { validateCommand } from './validate.ts';
+import { inspectCommand } from './inspect.ts';
+
+const USAGE = `linesight — line-side vision inspection runtime
+
+Usage:
+  linesight run --config FILE [--quiet]             run a production line until Ctrl-C/SIGTERM
+  linesight validate FILE...                        check line YAML files (exit 2 on the first problem found)
+  linesight inspect --config FILE --station NAME IMAGE... [--json]
+                                                    inspect image files once, one result per image
+  linesight <command> --help                        help for one command
+
+Exit codes: 0 ok, 1 failure, 2 usage/config error, 3 model refused, 4 NOK part (inspect), 5 unreadable image (inspect)`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  run: runCommand,
+  validate: validateCommand,
+  inspect: inspectCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  const handler = COMMANDS[command];
+  if (!handler) {
+    process.stderr.write(`linesight: unknown command '${command}'\n\n${USAGE}\n`);
+    return EXIT.USAGE;
+  }
+  try {
+    return await handler(rest);
+  } catch (err) {
+    return reportFatal(err);
+  }
+}
+
+export function reportFatal(err: unknown): number {
+  if (isLinesightError(err)) {
+    process.stderr.write(`linesight: ${err.message}\n`);
+    if (err.code === 'LS_ERR_CONFIG_INVALID' || err.code === 'LS_ERR_CONFIG_UNREADABLE' || err.code === 'LS_ERR_USAGE' || err.code === 'LS_ERR_STATION_UNKNOWN') return EXIT.USAGE;
+    if (err.code.startsWith('LS_ERR_MODEL_')) return EXIT.MODEL_REFUSED;
+    return EXIT.FAILURE;
+  }
+  process.stderr.write(`linesight: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
+  return EXIT.FAILURE;
+}
+
+const isEntry = process.argv[1] && /(?:linesight(?:\.js)?|cli[\\/]main\.ts)$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Minimal BMP reader (sharp/libvips has no BMP loader): uncompressed BI_RGB 8-bit paletted, 24- and 32-bit,
+ * bottom-up or top-down. Enough for the BMP exports of camera vendor tools; anything else is reported as
+ * unsupported rather than guessed.
+ */
+export interface DecodedImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+}
+
+export function isBmp(buf: Uint8Array): boolean {
+  return buf.length > 54 && buf[0] === 0x42 && buf[1] === 0x4d;
+}
+
+export function decodeBmp(buf: Buffer, want: 1 | 3): DecodedImage {
+  if (!isBmp(buf)) throw new Error('not a BMP file');
+  const dataOffset = buf.readUInt32LE(10);
+  const headerSize = buf.readUInt32LE(14);
+  const width = buf.readInt32LE(18);
+  const rawHeight = buf.readInt32LE(22);
+  const bpp = buf.readUInt16LE(28);
+  const compression = buf.readUInt32LE(30);
+  if (compression !== 0 && !(compression === 3 && bpp === 32)) throw new Error(`BMP compression ${compression} unsupported`);
+  if (![8, 24, 32].includes(bpp)) throw new Error(`BMP with ${bpp} bits per pixel unsupported`);
+  if (width <= 0 || rawHeight === 0) throw new Error('BMP has no pixels');
+  const height = Math.abs(rawHeight);
+  const topDown = rawHeight < 0;
+  const rowBytes = Math.ceil((width * bpp) / 32) * 4;
+  if (dataOffset + rowBytes * height > buf.length) throw new Error('BMP is truncated');
+  const palette = 14 + headerSize;
+  const out = new Uint8Array(width * height * want);
+  for (let y = 0; y < height; y++) {
+    const row = dataOffset + (topDown ? y : height - 1 - y) * rowBytes;
+    for (let x = 0; x < width; x++) {
+      let b: number, g: number, r: number;
+      if (bpp === 8) {
+        const p = palette + buf[row + x] * 4;
+        b = buf[p];
+        g = buf[p + 1];
+        r = buf[p + 2];
+      } else {
+        const p = row + x * (bpp / 8);
+        b = buf[p];
+        g = buf[p + 1];
+        r = buf[p + 2];
+      }
+      const o = (y * width + x) * want;
+      if (want === 1) out[o] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
+      else {
+        out[o] = r;
+        out[o + 1] = g;
+        out[o + 2] = b;
+      }
+    }
+  }
+  return { width, height, channels: want, data: out };
+}

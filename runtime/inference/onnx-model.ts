@@ -1,0 +1,164 @@
+/**
+ * One ONNX model, loaded from its model.yaml: the file is hashed and refused on a sha256 mismatch, the session
+ * is created from the very bytes that were hashed, and input/output tensors are allocated once. `run()` reads
+ * the preallocated input and fills the preallocated outputs (onnxruntime-node writes into fetch tensors we
+ * pass; the tensor object it returns is a different one, so callers read `outputs` instead).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import * as ort from 'onnxruntime-node';
+import { LinesightError } from '../errors.ts';
+import { ModelManifestSchema, type ModelManifest } from './model-manifest.ts';
+
+export interface LoadOptions {
+  readonly intraOpThreads?: number;
+}
+
+export class OnnxModel {
+  readonly manifest: ModelManifest;
+  readonly dir: string;
+  readonly sha256: string;
+  /** The model's input as a plain array the preprocessor writes into; the tensor wraps it without copying. */
+  readonly input: Float32Array;
+  readonly outputs: ReadonlyMap<string, Float32Array>;
+  readonly outputShapes: ReadonlyMap<string, readonly number[]>;
+  private readonly session: ort.InferenceSession;
+  private readonly feeds: Record<string, ort.Tensor>;
+  private readonly fetches: Record<string, ort.Tensor>;
+
+  private constructor(manifest: ModelManifest, dir: string, session: ort.InferenceSession) {
+    this.manifest = manifest;
+    this.dir = dir;
+    this.sha256 = manifest.sha256;
+    this.session = session;
+    const shape = manifest.input.shape;
+    this.input = new Float32Array(shape[0] * shape[1] * shape[2] * shape[3]);
+    this.feeds = { [manifest.input.name]: new ort.Tensor('float32', this.input, shape) };
+    const outputs = new Map<string, Float32Array>();
+    const shapes = new Map<string, readonly number[]>();
+    this.fetches = {};
+    for (const meta of session.outputMetadata) {
+      if (!meta.isTensor || meta.shape.some((d) => typeof d !== 'number' || d < 0)) {
+        throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${meta.name}' needs a static tensor shape`, { model: manifest.name, output: meta.name });
+      }
+      const dims = meta.shape as number[];
+      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+      outputs.set(meta.name, data);
+      shapes.set(meta.name, dims);
+      this.fetches[meta.name] = new ort.Tensor('float32', data, dims);
+    }
+    this.outputs = outputs;
+    this.outputShapes = shapes;
+  }
+
+  static async load(manifestPath: string, options: LoadOptions = {}): Promise<OnnxModel> {
+    const manifest = readManifest(manifestPath);
+    const dir = path.dirname(path.resolve(manifestPath));
+    const onnxPath = path.join(dir, manifest.onnx);
+    const bytes = readFileSync(onnxPath);
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== manifest.sha256) {
+      throw new LinesightError('LS_ERR_MODEL_SHA256_MISMATCH', `${onnxPath}: sha256 ${actual} ≠ pinned ${manifest.sha256}`, {
+        model: manifest.name,
+        file: onnxPath,
+        expected: manifest.sha256,
+        actual,
+      });
+    }
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: options.intraOpThreads ?? 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      enableMemPattern: true,
+      enableCpuMemArena: true,
+    });
+    checkIo(manifest, session);
+    const model = new OnnxModel(manifest, dir, session);
+    await model.checkGolden();
+    return model;
+  }
+
+  async run(): Promise<void> {
+    try {
+      await this.session.run(this.feeds, this.fetches);
+    } catch (err) {
+      throw new LinesightError('LS_ERR_INFERENCE_FAILED', `${this.manifest.name}: ${(err as Error).message}`, { model: this.manifest.name }, { cause: err });
+    }
+  }
+
+  output(name: string): Float32Array {
+    const out = this.outputs.get(name);
+    if (!out) throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `model has no output '${name}'`, { model: this.manifest.name, output: name });
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+
+  /**
+   * Runs the golden input and compares with the recorded output. Exported anomaly models drift between
+   * runtimes when preprocessing or kernels differ (anomalib issue #3726): refuse to go operational instead.
+   */
+  private async checkGolden(): Promise<void> {
+    const golden = this.manifest.golden;
+    if (!golden) return;
+    const raw = readFileSync(path.join(this.dir, golden.input));
+    if (raw.byteLength !== this.input.byteLength) {
+      throw new LinesightError('LS_ERR_MODEL_GOLDEN_MISMATCH', `golden input has ${raw.byteLength} bytes, model input ${this.input.byteLength}`, { model: this.manifest.name });
+    }
+    this.input.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
+    await this.run();
+    const expected = JSON.parse(readFileSync(path.join(this.dir, golden.output), 'utf8')) as Record<string, number[]>;
+    for (const [name, values] of Object.entries(expected)) {
+      const got = this.output(name);
+      let worst = 0;
+      for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(got[i] - values[i]));
+      if (values.length !== got.length || !(worst <= golden.tolerance)) {
+        throw new LinesightError('LS_ERR_MODEL_GOLDEN_MISMATCH', `${this.manifest.name}.${name}: max |Δ| ${worst} > ${golden.tolerance}`, {
+          model: this.manifest.name,
+          output: name,
+          maxAbsDiff: worst,
+          tolerance: golden.tolerance,
+        });
+      }
+    }
+    this.input.fill(0);
+  }
+}
+
+export function readManifest(manifestPath: string): ModelManifest {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(manifestPath, 'utf8'));
+  } catch (err) {
+    throw new LinesightError('LS_ERR_MODEL_MANIFEST_INVALID', `cannot read ${manifestPath}`, { file: manifestPath }, { cause: err });
+  }
+  const parsed = ModelManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new LinesightError('LS_ERR_MODEL_MANIFEST_INVALID', `${manifestPath}: ${detail}`, { file: manifestPath });
+  }
+  return parsed.data;
+}
+
+function checkIo(manifest: ModelManifest, session: ort.InferenceSession): void {
+  const input = session.inputMetadata.find((m) => m.name === manifest.input.name);
+  const declared = manifest.input.shape.join('x');
+  if (!input || !input.isTensor || input.shape.join('x') !== declared) {
+    throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `model input '${manifest.input.name}' [${declared}] not found in the graph`, {
+      model: manifest.name,
+      graphInputs: session.inputNames,
+    });
+  }
+  const d = manifest.decoder;
+  const needed = d.kind === 'anomaly-map' ? [d.mapOutput, ...(d.scoreOutput ? [d.scoreOutput] : [])] : [d.output];
+  for (const name of needed) {
+    if (!session.outputNames.includes(name)) {
+      throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${name}' named in model.yaml is not in the graph`, { model: manifest.name, graphOutputs: session.outputNames });
+    }
+  }
+}

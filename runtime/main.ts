@@ -1,0 +1,131 @@
+/**
+ * Composition root: the only runtime module that knows the adapter catalog. Boot is an ordered list
+ * (store → simulated PLC → per station: models, sinks, outbox, source → start), shutdown runs it backwards.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ADAPTERS } from '../adapters/catalog.ts';
+import { SimulatedPlc } from '../adapters/plc/simulated-plc.ts';
+import { AdapterRegistry } from './registry.ts';
+import { buildLineSchema, type LineConfig, type LineSchema, type StationConfig } from './config/schema.ts';
+import { loadLineConfig } from './config/load.ts';
+import { ResultStore } from './store/sqlite-store.ts';
+import { StationModel } from './inference/station-model.ts';
+import { ResultRouter } from './results/router.ts';
+import { Station } from './pipeline/station.ts';
+import type { ResultSink } from './adapter.ts';
+
+export function createRegistry(): AdapterRegistry {
+  const registry = new AdapterRegistry();
+  for (const def of ADAPTERS) registry.register(def);
+  return registry.freeze();
+}
+
+let cachedSchema: LineSchema | null = null;
+
+export function lineSchema(): LineSchema {
+  if (!cachedSchema) {
+    const registry = createRegistry();
+    cachedSchema = buildLineSchema(registry.optionsSchema('source'), registry.optionsSchema('sink'));
+  }
+  return cachedSchema;
+}
+
+export function loadConfig(file: string): LineConfig {
+  return loadLineConfig(file, lineSchema());
+}
+
+export async function loadStationModels(config: LineConfig, station: StationConfig): Promise<StationModel[]> {
+  const models: StationModel[] = [];
+  for (const m of station.models) models.push(await StationModel.load(m, config.dir, station.roi ?? null));
+  return models;
+}
+
+interface StationParts {
+  readonly station: Station;
+  readonly router: ResultRouter;
+  readonly sinks: readonly ResultSink[];
+  readonly models: readonly StationModel[];
+}
+
+export class LineRuntime {
+  readonly config: LineConfig;
+  readonly store: ResultStore;
+  readonly plc: SimulatedPlc | null;
+  private readonly parts: readonly StationParts[];
+  private readonly log: Logger;
+
+  private constructor(config: LineConfig, store: ResultStore, plc: SimulatedPlc | null, parts: StationParts[], log: Logger) {
+    this.config = config;
+    this.store = store;
+    this.plc = plc;
+    this.parts = parts;
+    this.log = log;
+  }
+
+  get stations(): Station[] {
+    return this.parts.map((p) => p.station);
+  }
+
+  get routers(): ResultRouter[] {
+    return this.parts.map((p) => p.router);
+  }
+
+  static async boot(config: LineConfig, log: Logger): Promise<LineRuntime> {
+    const registry = createRegistry();
+    const store = new ResultStore(path.resolve(config.dir, config.store.path));
+    let plc: SimulatedPlc | null = null;
+    const parts: StationParts[] = [];
+    try {
+      if (config.simulatedPlc) {
+        plc = new SimulatedPlc({ host: config.simulatedPlc.host, port: config.simulatedPlc.port });
+        await plc.start();
+        log.info({ endpoint: plc.endpoint }, 'simulated PLC listening');
+      }
+      for (const sc of config.stations) parts.push(await bootStation(config, sc, registry, store, log));
+    } catch (err) {
+      for (const p of parts) await closeStationParts(p);
+      await plc?.stop();
+      store.close();
+      throw err;
+    }
+    return new LineRuntime(config, store, plc, parts, log);
+  }
+
+  async start(): Promise<void> {
+    for (const p of this.parts) p.router.start();
+    for (const p of this.parts) await p.station.start();
+  }
+
+  /** Resolves when every station has stopped by itself (finite sources, maxParts). */
+  async whenStationsStopped(): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.station.whenStopped()));
+  }
+
+  async stop(drainTimeoutMs = 3000): Promise<void> {
+    await Promise.all(this.parts.map((p) => p.station.stop()));
+    await Promise.all(this.parts.map((p) => p.router.close(drainTimeoutMs)));
+    for (const p of this.parts) await closeStationParts(p);
+    await this.plc?.stop();
+    this.store.close();
+    this.log.info('line stopped');
+  }
+}
+
+async function bootStation(config: LineConfig, sc: StationConfig, registry: AdapterRegistry, store: ResultStore, log: Logger): Promise<StationParts> {
+  const slog = log.child({ station: sc.name });
+  const ctx = { log: slog, configDir: config.dir, line: config.line, station: sc.name };
+  const models = await loadStationModels(config, sc);
+  slog.info({ models: models.map((m) => ({ name: m.name, sha256: m.onnx.sha256.slice(0, 12) })) }, 'models loaded and verified');
+  const sinks = sc.sinks.map((o) => registry.createSink(o, ctx));
+  for (const s of sinks) await s.open();
+  const router = new ResultRouter(store, sc.name, sinks, slog);
+  const source = registry.createSource(sc.source, ctx);
+  const station = new Station({ config: sc, line: config.line, source, models, results: router, log: slog });
+  return { station, router, sinks, models };
+}
+
+async function closeStationParts(p: StationParts): Promise<void> {
+  for (const s of p.sinks) await s.close().catch(() => {});
+  for (const m of p.models) await m.close().catch(() => {});
+}

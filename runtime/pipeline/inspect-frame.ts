@@ -1,0 +1,58 @@
+/**
+ * The per-frame inspection itself, shared by the station loop and the one-shot `inspect` command:
+ * for each model preprocess → infer → decode, then decide. Stage times accumulate into `t`.
+ */
+import type { FrameSlot } from '../frame/frame-slot.ts';
+import type { StationModel } from '../inference/station-model.ts';
+import { decide, type Decision, type FrameGeometry } from '../decision/rules.ts';
+import type { StationConfig } from '../config/schema.ts';
+import type { InspectionResult, StageTimings } from '../results/result.ts';
+
+export function emptyTimings(): StageTimings {
+  return { acquireMs: 0, queueMs: 0, preprocessMs: 0, inferMs: 0, decodeMs: 0, decideMs: 0, totalMs: 0 };
+}
+
+export async function inspectFrame(models: readonly StationModel[], slot: FrameSlot, geometry: FrameGeometry, t: StageTimings): Promise<Decision> {
+  let t0 = performance.now();
+  for (const m of models) {
+    m.preprocess(slot);
+    let t1 = performance.now();
+    t.preprocessMs += t1 - t0;
+    await m.infer();
+    t0 = performance.now();
+    t.inferMs += t0 - t1;
+    m.decode();
+    t1 = performance.now();
+    t.decodeMs += t1 - t0;
+    t0 = t1;
+  }
+  const decision = decide(models, geometry);
+  t.decideMs = performance.now() - t0;
+  return decision;
+}
+
+export function frameGeometry(config: StationConfig, slot: FrameSlot): FrameGeometry {
+  return {
+    roi: config.roi ?? { x: 0, y: 0, width: slot.width, height: slot.height },
+    mmPerPx: config.scale?.mmPerPx ?? null,
+  };
+}
+
+export function buildResult(line: string, config: StationConfig, models: readonly StationModel[], slot: FrameSlot, decision: Decision, t: StageTimings): InspectionResult {
+  return {
+    sequence: 0,
+    line,
+    station: config.name,
+    recipe: config.recipe,
+    partId: slot.partId,
+    frameSequence: slot.sequence,
+    verdict: decision.verdict,
+    reasons: decision.reasons,
+    measurements: decision.measurements,
+    defects: decision.defects,
+    models: models.map((m) => ({ name: m.name, sha256: m.onnx.sha256 })),
+    timings: t,
+    capturedAt: new Date(slot.captureEpochMs).toISOString(),
+    decidedAt: new Date().toISOString(),
+  };
+}

@@ -1,0 +1,278 @@
+/**
+ * One inspection station: acquisition into pooled slots, a bounded queue, then models → decision → result.
+ * Acquisition and inspection run as two cooperating loops on the event loop; onnxruntime runs inference on
+ * its own threads, so the next frame is acquired while the current one is inferred.
+ *
+ * The backpressure policy decides what a full queue means:
+ *   every-trigger  a trigger is never dropped: it waits (counted in `backpressure`) until the queue has room;
+ *                  in free-run the camera is held instead of queueing ticks without bound.
+ *   latest-wins    the oldest queued frame is dropped (counted in `dropped`) so inspection follows the line.
+ */
+import type { Logger } from 'pino';
+import type { FrameSource } from '../adapter.ts';
+import type { StationConfig } from '../config/schema.ts';
+import { isLinesightError } from '../errors.ts';
+import { FramePool } from '../frame/frame-pool.ts';
+import type { FrameSlot } from '../frame/frame-slot.ts';
+import type { StationModel } from '../inference/station-model.ts';
+import { failedDecision, type Decision } from '../decision/rules.ts';
+import type { InspectionResult } from '../results/result.ts';
+import { buildResult, emptyTimings, frameGeometry, inspectFrame } from './inspect-frame.ts';
+import { stageRecorders, type Stage, type LatencyRecorder } from '../timing/latency-recorder.ts';
+import { FrameQueue } from './frame-queue.ts';
+
+/** Receives each decided result; returns it with its stored sequence. Store + outbox live behind it. */
+export interface ResultHandler {
+  handle(result: InspectionResult): InspectionResult;
+}
+
+export class StationCounters {
+  triggers = 0;
+  acquired = 0;
+  corrupt = 0;
+  sourceErrors = 0;
+  /** latest-wins: frames dropped from a full queue. */
+  dropped = 0;
+  /** every-trigger: times a trigger had to wait for queue room. */
+  backpressure = 0;
+  /** No free pool slot at acquisition (sizing problem; the trigger waits like backpressure). */
+  poolExhausted = 0;
+  inspected = 0;
+  ok = 0;
+  nok = 0;
+  inspectionErrors = 0;
+}
+
+export type StationState = 'idle' | 'running' | 'stopping' | 'stopped';
+
+export class Station {
+  readonly name: string;
+  readonly counters = new StationCounters();
+  readonly latency: Record<Stage, LatencyRecorder> = stageRecorders();
+  state: StationState = 'idle';
+  private readonly config: StationConfig;
+  private readonly line: string;
+  private readonly source: FrameSource;
+  private readonly models: readonly StationModel[];
+  private readonly results: ResultHandler;
+  private readonly log: Logger;
+  private readonly pool: FramePool;
+  private readonly queue: FrameQueue;
+  private readonly listeners: ((r: InspectionResult) => void)[] = [];
+  private pendingTriggers = 0;
+  private readonly pendingPartIds: (string | null)[] = [];
+  private grabbing = false;
+  private inspecting: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private nextTickAt = 0;
+  private sourceEnded = false;
+  private stopRequested: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(args: {
+    config: StationConfig;
+    line: string;
+    source: FrameSource;
+    models: readonly StationModel[];
+    results: ResultHandler;
+    log: Logger;
+  }) {
+    this.config = args.config;
+    this.name = args.config.name;
+    this.line = args.line;
+    this.source = args.source;
+    this.models = args.models;
+    this.results = args.results;
+    this.log = args.log;
+    const depth = args.config.backpressure.queueDepth;
+    // Slots: the queue, one being grabbed and one being inspected; never fewer than configured.
+    const slots = Math.max(args.config.poolSlots, depth + 2);
+    this.pool = new FramePool(slots, args.source.maxWidth * args.source.maxHeight * args.source.channels);
+    this.queue = new FrameQueue(depth);
+    this.onTick = this.onTick.bind(this);
+    this.pump = this.pump.bind(this);
+  }
+
+  onResult(listener: (r: InspectionResult) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    await this.source.open();
+    this.state = 'running';
+    if (this.config.trigger.mode === 'free-run') {
+      this.nextTickAt = performance.now();
+      this.onTick();
+    }
+  }
+
+  /** Software/PLC trigger: one part to acquire. Never dropped under every-trigger. */
+  trigger(partId: string | null = null): void {
+    if (this.state !== 'running') return;
+    this.counters.triggers++;
+    this.pendingTriggers++;
+    this.pendingPartIds.push(partId);
+    this.pump();
+  }
+
+  /** Resolves when the station has inspected everything it acquired (after stop() or a finite source). */
+  stop(): Promise<void> {
+    this.stopping ??= this.drainAndClose();
+    return this.stopping;
+  }
+
+  private async drainAndClose(): Promise<void> {
+    this.state = 'stopping';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.grabbing || this.inspecting || this.queue.length > 0) {
+      await (this.inspecting ?? new Promise((r) => setTimeout(r, 5)));
+    }
+    await this.source.close();
+    this.state = 'stopped';
+    this.stopRequested?.();
+  }
+
+  /** Resolves once the station has stopped by itself (maxParts reached or source exhausted) or by stop(). */
+  whenStopped(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.stopRequested;
+      this.stopRequested = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  private onTick(): void {
+    if (this.state !== 'running' || this.config.trigger.mode !== 'free-run') return;
+    this.counters.triggers++;
+    if (this.pendingTriggers > 0) this.counters.backpressure++; // camera held: the previous tick still waits
+    else {
+      this.pendingTriggers = 1;
+      this.pendingPartIds.push(null);
+    }
+    this.pump();
+    // Drift-free schedule: ticks stay on the fps grid even when a callback runs late.
+    this.nextTickAt += 1000 / this.config.trigger.fps;
+    this.timer = setTimeout(this.onTick, Math.max(0, this.nextTickAt - performance.now()));
+  }
+
+  private pump(): void {
+    if (this.grabbing || this.pendingTriggers === 0 || this.sourceEnded || this.state !== 'running') return;
+    if (this.reachedMaxParts()) return;
+    if (this.queue.full) {
+      if (this.config.backpressure.policy === 'every-trigger') {
+        this.counters.backpressure++;
+        return; // resumed by the inspection loop when it frees a queue place
+      }
+      const oldest = this.queue.shift();
+      if (oldest) this.pool.release(oldest);
+      this.counters.dropped++;
+    }
+    const slot = this.pool.acquire();
+    if (!slot) {
+      this.counters.poolExhausted++;
+      return;
+    }
+    this.pendingTriggers--;
+    slot.partId = this.pendingPartIds.shift() ?? null;
+    slot.triggerMs = performance.now();
+    this.grabbing = true;
+    this.source.grab(slot).then(
+      () => this.grabbed(slot),
+      (err: unknown) => this.grabFailed(slot, err),
+    );
+  }
+
+  private grabbed(slot: FrameSlot): void {
+    this.grabbing = false;
+    slot.captureMs = performance.now();
+    if (slot.captureEpochMs === 0) slot.captureEpochMs = Date.now();
+    this.counters.acquired++;
+    this.latency.acquire.record(slot.captureMs - slot.triggerMs);
+    this.queue.push(slot);
+    this.kickInspection();
+    this.pump();
+  }
+
+  private grabFailed(slot: FrameSlot, err: unknown): void {
+    this.grabbing = false;
+    this.pool.release(slot);
+    if (isLinesightError(err, 'LS_ERR_SOURCE_EXHAUSTED')) {
+      this.sourceEnded = true;
+      this.log.info('source exhausted');
+      void this.stop();
+      return;
+    }
+    if (isLinesightError(err, 'LS_ERR_FRAME_CORRUPT') || isLinesightError(err, 'LS_ERR_FRAME_SIZE')) {
+      this.counters.corrupt++;
+      this.log.warn({ err, corrupt: this.counters.corrupt }, 'corrupt frame counted and skipped');
+    } else {
+      this.counters.sourceErrors++;
+      this.log.error({ err }, 'source failed to deliver a frame');
+    }
+    // The trigger that produced no frame is not retried: the part has moved on. Keep serving the rest.
+    setImmediate(this.pump);
+  }
+
+  private kickInspection(): void {
+    if (this.inspecting || this.queue.length === 0) return;
+    this.inspecting = this.inspectQueued().finally(() => {
+      this.inspecting = null;
+    });
+  }
+
+  private async inspectQueued(): Promise<void> {
+    let slot: FrameSlot | null;
+    while ((slot = this.queue.shift()) !== null) {
+      this.pump(); // a queue place just freed: a held trigger may acquire now, during inference
+      await this.inspect(slot);
+      this.pool.release(slot);
+      if (this.reachedMaxParts() && this.state === 'running' && !this.grabbing && this.queue.length === 0) void this.stop();
+      else this.pump();
+    }
+  }
+
+  private async inspect(slot: FrameSlot): Promise<void> {
+    const t = emptyTimings();
+    t.acquireMs = slot.captureMs - slot.triggerMs;
+    t.queueMs = performance.now() - slot.captureMs;
+    let decision: Decision;
+    try {
+      decision = await inspectFrame(this.models, slot, frameGeometry(this.config, slot), t);
+    } catch (err) {
+      this.counters.inspectionErrors++;
+      this.log.error({ err, frame: slot.sequence }, 'inspection failed; part is NOK');
+      decision = failedDecision(this.name, (err as Error).message);
+    }
+    const decidedAt = performance.now();
+    t.totalMs = decidedAt - slot.triggerMs;
+    const result = buildResult(this.line, this.config, this.models, slot, decision, t);
+    this.results.handle(result);
+    this.latency.store.record(performance.now() - decidedAt);
+    this.account(result);
+    for (const l of this.listeners) l(result);
+  }
+
+  private account(r: InspectionResult): void {
+    const c = this.counters;
+    c.inspected++;
+    if (r.verdict === 'OK') c.ok++;
+    else c.nok++;
+    const t = r.timings;
+    const l = this.latency;
+    l.queue.record(t.queueMs);
+    l.preprocess.record(t.preprocessMs);
+    l.infer.record(t.inferMs);
+    l.decode.record(t.decodeMs);
+    l.decide.record(t.decideMs);
+    l.total.record(t.totalMs);
+  }
+
+  private reachedMaxParts(): boolean {
+    const max = this.config.maxParts;
+    return max !== undefined && this.counters.acquired >= max;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Where a decided result goes: written once to SQLite together with one outbox row per durable sink (in the
+ * same transaction), then the durable sinks' dispatchers are woken and the best-effort sinks are called.
+ * Nothing here waits for a PLC: a dead PLC grows the outbox, it never stalls the frame path.
+ */
+import type { Logger } from 'pino';
+import type { ResultSink } from '../adapter.ts';
+import type { ResultStore } from '../store/sqlite-store.ts';
+import { OutboxDispatcher } from '../store/outbox.ts';
+import type { ResultHandler } from '../pipeline/station.ts';
+import type { InspectionResult } from './result.ts';
+
+/** Gives a station's sink a line-wide outbox key (`station/name`): sink names are unique per station only. */
+class StationSink implements ResultSink {
+  readonly type: string;
+  readonly name: string;
+  readonly durable: boolean;
+  constructor(readonly inner: ResultSink, station: string) {
+    this.type = inner.type;
+    this.name = `${station}/${inner.name}`;
+    this.durable = inner.durable;
+  }
+  open(): Promise<void> {
+    return this.inner.open();
+  }
+  deliver(r: InspectionResult): Promise<void> {
+    return this.inner.deliver(r);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export class ResultRouter implements ResultHandler {
+  readonly dispatchers: readonly OutboxDispatcher[];
+  private readonly store: ResultStore;
+  private readonly durableNames: readonly string[];
+  private readonly direct: readonly ResultSink[];
+  private readonly log: Logger;
+  private readonly onDirectError: (err: unknown) => void;
+
+  constructor(store: ResultStore, station: string, sinks: readonly ResultSink[], log: Logger) {
+    this.store = store;
+    this.log = log;
+    const named = sinks.map((s) => new StationSink(s, station));
+    this.dispatchers = named.filter((s) => s.durable).map((sink) => new OutboxDispatcher({ store, sink, log }));
+    this.durableNames = this.dispatchers.map((d) => d.sink.name);
+    this.direct = named.filter((s) => !s.durable);
+    this.onDirectError = (err: unknown) => this.log.warn({ err }, 'best-effort sink failed');
+  }
+
+  /** Replays whatever a previous run left pending, then follows new results. */
+  start(): void {
+    for (const d of this.dispatchers) d.start();
+  }
+
+  handle(result: InspectionResult): InspectionResult {
+    this.store.append(result, this.durableNames);
+    for (const d of this.dispatchers) d.notify();
+    for (const s of this.direct) s.deliver(result).catch(this.onDirectError);
+    return result;
+  }
+
+  /** Waits up to `timeoutMs` for the durable sinks to catch up, then stops them; the rest stays in the outbox. */
+  async close(timeoutMs: number): Promise<void> {
+    const timeout = new Promise<void>((r) => setTimeout(r, timeoutMs).unref());
+    await Promise.race([Promise.allSettled(this.dispatchers.map((d) => d.drained())), timeout]);
+    await Promise.all(this.dispatchers.map((d) => d.close()));
+  }
+}
