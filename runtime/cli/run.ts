@@ -63,7 +63,12 @@ function printPart(r: InspectionResult): void {
 
 function logStatus(line: LineRuntime, log: ReturnType<typeof createRootLogger>): void {
   for (const s of line.stations) log.info({ station: s.name, counters: { ...s.counters }, latencyMs: latencyTable(s) }, 'station status');
-  for (const r of line.routers) for (const d of r.dispatchers) log.info({ sink: d.sink.name, backlog: d.backlog(), counters: d.counters }, 'sink status');
+  for (const r of line.routers) {
+    for (const d of r.dispatchers) log.info({ sink: d.sink.name, backlog: d.backlog(), counters: d.counters }, 'outbox status');
+    const sinks: Record<string, { p50: number; p99: number; count: number }> = {};
+    for (const rec of r.sinkLatency) if (rec.count > 0) sinks[rec.name] = { p50: round(rec.percentile(50)), p99: round(rec.percentile(99)), count: rec.count };
+    log.info({ sinkLatencyMs: sinks }, 'sink latency');
+  }
 }
 
 function latencyTable(s: Station): Record<string, { p50: number; p99: number }> {

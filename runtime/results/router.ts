@@ -9,22 +9,30 @@ import type { ResultStore } from '../store/sqlite-store.ts';
 import { OutboxDispatcher } from '../store/outbox.ts';
 import type { ResultHandler } from '../pipeline/station.ts';
 import type { InspectionResult } from './result.ts';
+import { LatencyRecorder } from '../timing/latency-recorder.ts';
 
-/** Gives a station's sink a line-wide outbox key (`station/name`): sink names are unique per station only. */
+/**
+ * Gives a station's sink a line-wide outbox key (`station/name`: sink names are unique per station only) and
+ * times each delivery, so every sink has its own p50/p99 beside the frame-path stages.
+ */
 class StationSink implements ResultSink {
   readonly type: string;
   readonly name: string;
   readonly durable: boolean;
+  readonly latency: LatencyRecorder;
   constructor(readonly inner: ResultSink, station: string) {
     this.type = inner.type;
     this.name = `${station}/${inner.name}`;
     this.durable = inner.durable;
+    this.latency = new LatencyRecorder(this.name);
   }
   open(): Promise<void> {
     return this.inner.open();
   }
-  deliver(r: InspectionResult): Promise<void> {
-    return this.inner.deliver(r);
+  async deliver(r: InspectionResult): Promise<void> {
+    const t0 = performance.now();
+    await this.inner.deliver(r);
+    this.latency.record(performance.now() - t0);
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -33,6 +41,8 @@ class StationSink implements ResultSink {
 
 export class ResultRouter implements ResultHandler {
   readonly dispatchers: readonly OutboxDispatcher[];
+  /** Delivery latency per sink (successful deliveries only). */
+  readonly sinkLatency: readonly LatencyRecorder[];
   private readonly store: ResultStore;
   private readonly durableNames: readonly string[];
   private readonly direct: readonly ResultSink[];
@@ -43,6 +53,7 @@ export class ResultRouter implements ResultHandler {
     this.store = store;
     this.log = log;
     const named = sinks.map((s) => new StationSink(s, station));
+    this.sinkLatency = named.map((s) => s.latency);
     this.dispatchers = named.filter((s) => s.durable).map((sink) => new OutboxDispatcher({ store, sink, log }));
     this.durableNames = this.dispatchers.map((d) => d.sink.name);
     this.direct = named.filter((s) => !s.durable);

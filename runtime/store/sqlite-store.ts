@@ -1,0 +1,237 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { LinesightError } from '../errors.ts';
+import type { InspectionResult, Verdict } from '../results/result.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+/** A result as read back from the store, with its row id (the outbox key). */
+export interface StoredResult {
+  readonly id: number;
+  readonly result: InspectionResult;
+}
+
+/** A result still owed to one sink. */
+export interface PendingResult extends StoredResult {
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+export interface Backlog {
+  readonly count: number;
+  /** Age of the oldest undelivered result by its decidedAt; 0 when nothing is pending. */
+  readonly oldestAgeMs: number;
+}
+
+export interface ResultQuery {
+  readonly station?: string;
+  readonly verdict?: Verdict;
+  readonly limit: number;
+}
+
+export interface ResultStoreOptions {
+  /** How long a write waits for another connection's lock before failing. */
+  readonly busyTimeoutMs?: number;
+}
+
+interface ResultRow {
+  id: number;
+  line: string;
+  station: string;
+  sequence: number;
+  part_id: string | null;
+  recipe: string;
+  frame_sequence: number;
+  verdict: Verdict;
+  reasons_json: string;
+  measurements_json: string;
+  defects_json: string;
+  models_json: string;
+  timings_json: string;
+  captured_at: string;
+  decided_at: string;
+}
+
+type PendingRow = ResultRow & { attempts: number; last_error: string | null };
+
+const RESULT_COLUMNS = `r.id, r.line, r.station, r.sequence, r.part_id, r.recipe, r.frame_sequence, r.verdict,
+  r.reasons_json, r.measurements_json, r.defects_json, r.models_json, r.timings_json, r.captured_at, r.decided_at`;
+
+/**
+ * Durable record of every result plus a per-sink outbox, in one SQLite file (WAL). `append` is the hot path: one
+ * IMMEDIATE transaction over statements prepared once, so the sequence and the outbox rows commit together.
+ */
+export class ResultStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly appendTxn: (result: InspectionResult, sinks: readonly string[]) => number;
+  private closed = false;
+
+  constructor(path: string, options: ResultStoreOptions = {}) {
+    this.path = path;
+    let db: Database.Database | undefined;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      // NORMAL under WAL can lose the last commits on power loss but never corrupts; fsync per part is too slow.
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+      db.pragma('foreign_keys = ON');
+      migrate(db, path);
+      this.stmt = prepareStatements(db);
+    } catch (err) {
+      db?.close();
+      throw storeError('cannot open the result store', path, 'open', err);
+    }
+    this.db = db;
+    const s = this.stmt;
+    this.appendTxn = this.db.transaction((result: InspectionResult, sinks: readonly string[]) => {
+      const sequence = (s.lastSequence.get(result.line, result.station) as number) + 1;
+      const info = s.insertResult.run(
+        result.line, result.station, sequence, result.partId, result.recipe, result.frameSequence, result.verdict,
+        JSON.stringify(result.reasons), JSON.stringify(result.measurements), JSON.stringify(result.defects),
+        JSON.stringify(result.models), JSON.stringify(result.timings), result.capturedAt, result.decidedAt,
+      );
+      for (const sink of sinks) s.insertOutbox.run(info.lastInsertRowid, sink);
+      return sequence;
+    }).immediate; // take the write lock first: read-then-write in a deferred transaction can hit SQLITE_BUSY.
+  }
+
+  /** Stores the result with the station's next sequence and queues it for each durable sink; sets result.sequence. */
+  append(result: InspectionResult, durableSinks: readonly string[]): InspectionResult {
+    if (result.sequence !== 0) {
+      throw new LinesightError('LS_ERR_STORE_FAILED', 'result was already stored', {
+        path: this.path, line: result.line, station: result.station, sequence: result.sequence,
+      });
+    }
+    const sinks = durableSinks.length > 1 ? [...new Set(durableSinks)] : durableSinks;
+    let sequence: number;
+    try {
+      sequence = this.appendTxn(result, sinks);
+    } catch (err) {
+      throw storeError('cannot append result', this.path, 'append', err, { station: result.station });
+    }
+    // Only after commit, so a failed append leaves the result unstored (sequence 0).
+    result.sequence = sequence;
+    return result;
+  }
+
+  /** Results not yet delivered to `sink`, oldest first. */
+  pending(sink: string, limit: number): PendingResult[] {
+    const rows = this.run('pending', () => this.stmt.pending.all(sink, limit) as PendingRow[]);
+    return rows.map((row) => ({ id: row.id, result: rehydrate(row), attempts: row.attempts, lastError: row.last_error }));
+  }
+
+  markDelivered(sink: string, resultId: number): void {
+    this.run('markDelivered', () => this.stmt.markDelivered.run(new Date().toISOString(), sink, resultId));
+  }
+
+  markFailed(sink: string, resultId: number, error: unknown): void {
+    const text = error instanceof Error ? error.message : String(error);
+    this.run('markFailed', () => this.stmt.markFailed.run(text.slice(0, 2000), sink, resultId));
+  }
+
+  backlog(sink: string): Backlog {
+    const row = this.run('backlog', () => this.stmt.backlog.get(sink) as { count: number; oldest: string | null });
+    const oldestAgeMs = row.oldest === null ? 0 : Math.max(0, Date.now() - Date.parse(row.oldest));
+    return { count: row.count, oldestAgeMs: Number.isFinite(oldestAgeMs) ? oldestAgeMs : 0 };
+  }
+
+  /** Highest sequence stored for the station, 0 when none. */
+  lastSequence(line: string, station: string): number {
+    return this.run('lastSequence', () => this.stmt.lastSequence.get(line, station) as number);
+  }
+
+  getBySequence(line: string, station: string, sequence: number): StoredResult | null {
+    const row = this.run('getBySequence', () => this.stmt.bySequence.get(line, station, sequence) as ResultRow | undefined);
+    return row === undefined ? null : { id: row.id, result: rehydrate(row) };
+  }
+
+  /** Latest results first, optionally filtered by station and verdict. */
+  query(q: ResultQuery): StoredResult[] {
+    const params = { station: q.station ?? null, verdict: q.verdict ?? null, limit: q.limit };
+    const rows = this.run('query', () => this.stmt.query.all(params) as ResultRow[]);
+    return rows.map((row) => ({ id: row.id, result: rehydrate(row) }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.run('close', () => this.db.close());
+  }
+
+  private run<T>(op: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw storeError(`${op} failed`, this.path, op, err);
+    }
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    lastSequence: db.prepare('SELECT COALESCE(MAX(sequence), 0) FROM results WHERE line = ? AND station = ?').pluck(),
+    insertResult: db.prepare(`INSERT INTO results (line, station, sequence, part_id, recipe, frame_sequence, verdict,
+      reasons_json, measurements_json, defects_json, models_json, timings_json, captured_at, decided_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertOutbox: db.prepare('INSERT INTO outbox (result_id, sink) VALUES (?, ?)'),
+    pending: db.prepare(`SELECT ${RESULT_COLUMNS}, o.attempts, o.last_error
+      FROM outbox o JOIN results r ON r.id = o.result_id
+      WHERE o.sink = ? AND o.delivered_at IS NULL ORDER BY o.result_id LIMIT ?`),
+    markDelivered: db.prepare(`UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL
+      WHERE sink = ? AND result_id = ?`),
+    markFailed: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE sink = ? AND result_id = ?'),
+    backlog: db.prepare(`SELECT COUNT(*) AS count,
+      (SELECT r.decided_at FROM outbox o2 JOIN results r ON r.id = o2.result_id
+        WHERE o2.sink = o.sink AND o2.delivered_at IS NULL ORDER BY o2.result_id LIMIT 1) AS oldest
+      FROM outbox o WHERE o.sink = ? AND o.delivered_at IS NULL`),
+    bySequence: db.prepare(`SELECT ${RESULT_COLUMNS} FROM results r WHERE r.line = ? AND r.station = ? AND r.sequence = ?`),
+    query: db.prepare(`SELECT ${RESULT_COLUMNS} FROM results r
+      WHERE (@station IS NULL OR r.station = @station) AND (@verdict IS NULL OR r.verdict = @verdict)
+      ORDER BY r.id DESC LIMIT @limit`),
+  };
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new LinesightError('LS_ERR_STORE_FAILED', 'store was written by a newer Linesight', {
+      path, userVersion: version, known: MIGRATIONS.length,
+    });
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    // Each step commits with its version bump, so a crash mid-upgrade resumes at the failed step.
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+function rehydrate(row: ResultRow): InspectionResult {
+  return {
+    sequence: row.sequence,
+    line: row.line,
+    station: row.station,
+    recipe: row.recipe,
+    partId: row.part_id,
+    frameSequence: row.frame_sequence,
+    verdict: row.verdict,
+    reasons: JSON.parse(row.reasons_json),
+    measurements: JSON.parse(row.measurements_json),
+    defects: JSON.parse(row.defects_json),
+    models: JSON.parse(row.models_json),
+    timings: JSON.parse(row.timings_json),
+    capturedAt: row.captured_at,
+    decidedAt: row.decided_at,
+  };
+}
+
+function storeError(detail: string, path: string, op: string, cause: unknown, extra: object = {}): LinesightError {
+  if (cause instanceof LinesightError) return cause;
+  const sqliteCode = (cause as { code?: unknown } | null)?.code;
+  return new LinesightError('LS_ERR_STORE_FAILED', detail, { path, op, sqliteCode, ...extra }, { cause });
+}
