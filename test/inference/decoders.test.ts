@@ -64,3 +64,18 @@ describe('ClassificationDecoder', () => {
     expect(d.probabilities[0] + d.probabilities[1]).toBeCloseTo(1);
   });
 });
+
+describe('AnomalyMapDecoder across frames', () => {
+  it('forgets the regions of the previous frame', () => {
+    const d = new AnomalyMapDecoder(anomalySpec, [1, 1, 8, 8]);
+    const defective = new Float32Array(64);
+    defective.fill(5, 8, 12);
+    d.decode(defective, null);
+    expect(d.regionCount).toBe(1);
+    d.decode(new Float32Array(64), null);
+    expect(d.regionCount).toBe(0);
+    d.decode(defective, null);
+    expect(d.regionCount).toBe(1);
+    expect(d.regions[0].area).toBe(4);
+  });
+});

@@ -28,6 +28,8 @@ export class AnomalyMapDecoder {
   private readonly labels: Int32Array;
   private readonly stack: Int32Array;
   private readonly topk: Float32Array;
+  /** Whether `labels` holds marks from the last frame; most good parts leave it clean, saving the clear. */
+  private labelled = false;
 
   constructor(spec: AnomalyMapDecoderSpec, mapShape: readonly number[], maxRegions = 32) {
     this.spec = spec;
@@ -86,12 +88,14 @@ export class AnomalyMapDecoder {
     const labels = this.labels;
     const stack = this.stack;
     const minArea = this.spec.minRegionAreaPx;
-    labels.fill(0);
+    if (this.labelled) labels.fill(0);
+    this.labelled = false;
     this.regionCount = 0;
     let next = 1;
     for (let start = 0; start < w * h; start++) {
       if (labels[start] !== 0 || !(map[start] >= threshold)) continue;
       const label = next++;
+      this.labelled = true;
       let sp = 0;
       stack[sp++] = start;
       labels[start] = label;
