@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('linesight run', () => {
+  it('runs a line, and on SIGTERM finishes in-flight parts, drains the PLC outbox and exits 0', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ls-run-'));
+    const port = await freePort();
+    const config = path.join(dir, 'line.yaml');
+    writeFileSync(
+      config,
+      `line: run-test
+store: { path: results.sqlite }
+simulatedPlc: { port: ${port} }
+stations:
+  - name: surface
+    recipe: r1
+    source: { type: synthetic, scene: surface, seed: 5, defectRate: 0.5 }
+    trigger: { mode: free-run, fps: 20 }
+    models: [{ manifest: ${path.join(ROOT, 'models/surface-anomaly/model.yaml')} }]
+    sinks:
+      - { type: modbus, port: ${port}, baseAddress: 100, reasonCodes: [SURFACE_ANOMALY] }
+`,
+    );
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/linesight.js'), 'run', '--config', config], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d;
+        if (stdout.split('\n').length > 6) resolve();
+      });
+      void exited.then(() => resolve());
+    });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('line stopped');
+
+    const printed = stdout.trim().split('\n');
+    expect(printed[0]).toMatch(/^#000001 surface +(OK|NOK) +\d+\.\d ms {2}part=SYN-5/);
+    const db = new Database(path.join(dir, 'results.sqlite'), { readonly: true });
+    const seqs = (db.prepare('SELECT sequence FROM results ORDER BY id').all() as { sequence: number }[]).map((r) => r.sequence);
+    const undelivered = db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number };
+    db.close();
+    expect(seqs.length).toBeGreaterThanOrEqual(printed.length);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(undelivered.n).toBe(0);
+  });
+});
