@@ -6,5 +6,7 @@ import syntheticSource from './sources/synthetic.ts';
 import folderSource from './sources/folder.ts';
 import logSink from './sinks/log.ts';
 import modbusSink from './sinks/modbus.ts';
+import modbusServerSink from './sinks/modbus-server.ts';
+import opcuaSink from './sinks/opcua.ts';
 
-export const ADAPTERS = [syntheticSource, folderSource, logSink, modbusSink] as const;
+export const ADAPTERS = [syntheticSource, folderSource, logSink, modbusSink, modbusServerSink, opcuaSink] as const;

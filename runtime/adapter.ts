@@ -35,7 +35,21 @@ export interface ResultSink {
   readonly durable: boolean;
   open(): Promise<void>;
   deliver(result: InspectionResult): Promise<void>;
+  /**
+   * Optional: make a delivery that waits on the receiver (a PLC acknowledgement) reject now. The outbox calls it
+   * on close so shutdown never waits for a PLC; the rejected result stays pending and is offered again later.
+   */
+  interrupt?(): void;
+  /** Optional per-sink outbox settings (backlog bound); the router passes them to the sink's dispatcher. */
+  readonly outbox?: OutboxSinkOptions;
   close(): Promise<void>;
+}
+
+export interface OutboxSinkOptions {
+  /** Backlog above which a warning is logged once per crossing. */
+  readonly maxBacklog?: number;
+  /** keep: keep every result owed (warn only); drop-oldest: give up the oldest beyond maxBacklog (counted, logged). */
+  readonly overflow?: 'keep' | 'drop-oldest';
 }
 
 export interface AdapterContext {

@@ -21,8 +21,14 @@ export const ERROR_CODES = {
   LS_ERR_SINK_DELIVERY_FAILED: 'result sink could not deliver',
   LS_ERR_PLC_WRITE_FAILED: 'PLC write failed',
   LS_ERR_PLC_CONNECT_FAILED: 'PLC connection failed',
+  LS_ERR_PLC_CIRCUIT_OPEN: 'PLC link circuit breaker is open; call refused without trying',
+  LS_ERR_PLC_LISTEN_FAILED: 'PLC-facing server cannot listen',
+  LS_ERR_PLC_SECRET_UNREADABLE: 'PLC credential secret cannot be read',
   LS_ERR_USAGE: 'command line usage error',
   LS_ERR_STATION_UNKNOWN: 'no station of that name in the line configuration',
+  LS_ERR_METROLOGY_SPEC: 'hole specification cannot be applied',
+  LS_ERR_CALIBRATION_INVALID: 'calibration file is missing or invalid',
+  LS_ERR_CALIBRATION_FAILED: 'camera or scale calibration could not be computed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -13,7 +13,10 @@ import { ResultStore } from './store/sqlite-store.ts';
 import { StationModel } from './inference/station-model.ts';
 import { ResultRouter } from './results/router.ts';
 import { Station } from './pipeline/station.ts';
+import { MetrologyStage } from './metrology/stage.ts';
 import type { ResultSink } from './adapter.ts';
+import { isTriggerDriver } from './plc/trigger-driver.ts';
+import { LinesightError } from './errors.ts';
 
 export function createRegistry(): AdapterRegistry {
   const registry = new AdapterRegistry();
@@ -39,6 +42,11 @@ export async function loadStationModels(config: LineConfig, station: StationConf
   const models: StationModel[] = [];
   for (const m of station.models) models.push(await StationModel.load(m, config.dir, station.roi ?? null));
   return models;
+}
+
+/** The station's hole metrology stage, or null without a `metrology` section (calibration read here, at boot). */
+export function loadStationMetrology(config: LineConfig, station: StationConfig): MetrologyStage | null {
+  return station.metrology ? MetrologyStage.load(station.metrology, config.dir, station.scale?.mmPerPx ?? null) : null;
 }
 
 interface StationParts {
@@ -115,17 +123,39 @@ export class LineRuntime {
 async function bootStation(config: LineConfig, sc: StationConfig, registry: AdapterRegistry, store: ResultStore, log: Logger): Promise<StationParts> {
   const slog = log.child({ station: sc.name });
   const ctx = { log: slog, configDir: config.dir, line: config.line, station: sc.name };
+  const metrology = loadStationMetrology(config, sc); // reads the calibration: fail before models load
   const models = await loadStationModels(config, sc);
   slog.info({ models: models.map((m) => ({ name: m.name, sha256: m.onnx.sha256.slice(0, 12) })) }, 'models loaded and verified');
   const sinks = sc.sinks.map((o) => registry.createSink(o, ctx));
+  checkPlcTrigger(sc, sinks); // before any sink opens a port
   for (const s of sinks) await s.open();
   const router = new ResultRouter(store, sc.name, sinks, slog);
   const source = registry.createSource(sc.source, ctx);
-  const station = new Station({ config: sc, line: config.line, source, models, results: router, log: slog });
+  const station = new Station({ config: sc, line: config.line, source, models, results: router, log: slog, metrology });
+  bindPlcTriggers(sc, sinks, station);
   return { station, router, sinks, models };
 }
 
 async function closeStationParts(p: StationParts): Promise<void> {
   for (const s of p.sinks) await s.close().catch(() => {});
   for (const m of p.models) await m.close().catch(() => {});
+}
+
+function checkPlcTrigger(sc: StationConfig, sinks: readonly ResultSink[]): void {
+  const via = sc.trigger.mode === 'plc' ? sc.trigger.via : null;
+  if (via !== null && !sinks.some((s) => s.name === via && isTriggerDriver(s) && s.acceptsTriggers)) {
+    throw new LinesightError('LS_ERR_CONFIG_INVALID', `station ${sc.name}: trigger.via '${via}' names no handshake sink of this station`, {
+      station: sc.name, via, sinks: sinks.map((s) => s.name),
+    });
+  }
+}
+
+/** Binds handshake sinks (Modbus server mode, OPC UA with handshake) to their station; see runtime/plc/trigger-driver.ts. */
+function bindPlcTriggers(sc: StationConfig, sinks: readonly ResultSink[], station: Station): void {
+  const via = sc.trigger.mode === 'plc' ? sc.trigger.via : null;
+  for (const s of sinks) {
+    if (!isTriggerDriver(s)) continue;
+    const trigger = s.name === via ? (partId: string | null) => station.trigger(partId) : null;
+    s.attachStation({ name: station.name, onResult: (l) => station.onResult(l), trigger });
+  }
 }

@@ -9,6 +9,7 @@ import { ModelManifestSchema } from '../../runtime/inference/model-manifest.ts';
 import { auroc, binaryStats, createSession, f1OptimalThreshold, f32le, round, runFloat, sha256 } from '../common.ts';
 import { renderSurface, SURFACE_DEFECTS, SURFACE_FAMILIES, type SurfaceDefectKind, type SurfaceFamily, type SurfaceTruth } from '../synth/surface.ts';
 import { resizeBilinearMono8ToFloat } from '../synth/resize.ts';
+import { fitTextureStats } from '../train/features.ts';
 import { BORDER, BROAD_DOG, buildAnomalyGraph, buildEnergyGraph, CHANNELS, FILTER_NAMES, INPUT, MAP, SCORE, SIZE, type SurfaceStats } from './graph.ts';
 
 export const RENDER = 512;
@@ -64,65 +65,7 @@ function mapMask(mask: Uint8Array | undefined): Uint8Array {
 }
 
 function fitStats(energyMaps: Float32Array[]): SurfaceStats {
-  const C = CHANNELS;
-  const P = SIZE * SIZE;
-  const meanE = new Float64Array(C);
-  for (const e of energyMaps) for (let c = 0; c < C; c++) for (let i = 0; i < P; i++) meanE[c] += e[c * P + i]!;
-  const eps = Float32Array.from(meanE, (v) => (EPS_FRACTION * v) / (energyMaps.length * P));
-  const sum = new Float64Array(C);
-  const sumSq = new Float64Array(C * C);
-  let count = 0;
-  const z = new Float64Array(C * P);
-  const v = new Float64Array(C);
-  for (const e of energyMaps) {
-    for (let c = 0; c < C; c++) {
-      let m = 0;
-      for (let i = 0; i < P; i++) m += z[c * P + i] = Math.log(Math.fround(e[c * P + i]! + eps[c]!));
-      m /= P;
-      let q = 0;
-      for (let i = 0; i < P; i++) {
-        z[c * P + i] -= m;
-        q += z[c * P + i]! * z[c * P + i]!;
-      }
-      const sd = Math.sqrt(q / P + 1e-6);
-      for (let i = 0; i < P; i++) z[c * P + i] /= sd;
-    }
-    for (let y = BORDER; y < SIZE - BORDER; y += PIXEL_STRIDE)
-      for (let x = BORDER; x < SIZE - BORDER; x += PIXEL_STRIDE) {
-        const i = y * SIZE + x;
-        for (let c = 0; c < C; c++) v[c] = z[c * P + i]!;
-        for (let a = 0; a < C; a++) {
-          sum[a] += v[a]!;
-          for (let b = 0; b < C; b++) sumSq[a * C + b] += v[a]! * v[b]!;
-        }
-        count++;
-      }
-  }
-  const mu = Float64Array.from(sum, (s) => s / count);
-  const cov = new Float64Array(C * C);
-  let tr = 0;
-  for (let a = 0; a < C; a++)
-    for (let b = 0; b < C; b++) {
-      cov[a * C + b] = sumSq[a * C + b]! / count - mu[a]! * mu[b]!;
-      if (a === b) tr += cov[a * C + b]!;
-    }
-  for (let a = 0; a < C; a++) cov[a * C + a] += 1e-3 * (tr / C); // shrinkage keeps the inverse well conditioned
-  // Cholesky Σ = L Lᵀ, whitening W = L⁻¹ (lower triangular).
-  const L = new Float64Array(C * C);
-  for (let i = 0; i < C; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = cov[i * C + j]!;
-      for (let k = 0; k < j; k++) s -= L[i * C + k]! * L[j * C + k]!;
-      L[i * C + j] = i === j ? Math.sqrt(s) : s / L[j * C + j]!;
-    }
-  const W = new Float64Array(C * C);
-  for (let col = 0; col < C; col++)
-    for (let i = 0; i < C; i++) {
-      let s = i === col ? 1 : 0;
-      for (let k = 0; k < i; k++) s -= L[i * C + k]! * W[k * C + col]!;
-      W[i * C + col] = s / L[i * C + i]!;
-    }
-  return { eps, mu: Float32Array.from(mu), whiten: Float32Array.from(W) };
+  return fitTextureStats(energyMaps, SIZE, BORDER, PIXEL_STRIDE, EPS_FRACTION);
 }
 
 async function scoreParts(session: InferenceSession, parts: SurfacePart[]): Promise<{ part: SurfacePart; score: number; map: Float32Array; truth: SurfaceTruth }[]> {

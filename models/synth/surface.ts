@@ -5,10 +5,15 @@
 import { Prng, hashUnit } from './prng.ts';
 
 export type SurfaceFamily = 'brushed' | 'cast' | 'painted' | 'cfrp';
-export type SurfaceDefectKind = 'scratch' | 'dent' | 'stain' | 'crack';
+export type SurfaceDefectKind = 'scratch' | 'dent' | 'stain' | 'crack' | 'texture';
 
 export const SURFACE_FAMILIES: readonly SurfaceFamily[] = ['brushed', 'cast', 'painted', 'cfrp'];
+/** The original four kinds (the demo line and the shipped demo model cycle over these). */
 export const SURFACE_DEFECTS: readonly SurfaceDefectKind[] = ['scratch', 'dent', 'stain', 'crack'];
+/** Every kind, including the texture anomaly (a Perlin-masked patch of another texture family). */
+export const SURFACE_DEFECTS_ALL: readonly SurfaceDefectKind[] = ['scratch', 'dent', 'stain', 'crack', 'texture'];
+/** Bumped whenever the pixels for given options change (model cards record it). */
+export const SURFACE_GENERATOR_VERSION = 2;
 
 export interface SurfaceOptions {
   seed: number;
@@ -18,6 +23,12 @@ export interface SurfaceOptions {
   family?: SurfaceFamily;
   /** Defect to render; default none. */
   defect?: SurfaceDefectKind | null;
+  /**
+   * 'basic' (default, the original bytes): gain/offset, illumination gradient, vignetting, Gaussian noise.
+   * 'extended' adds small rotation (±4°) and scale (±5%), defocus (Gaussian σ ≤ 1.2 px), gamma (0.8–1.25) and
+   * Poisson-Gaussian noise instead of plain Gaussian noise; drawn from a separate stream of the seed.
+   */
+  nuisances?: 'basic' | 'extended';
 }
 
 export interface DefectBox {
@@ -96,9 +107,31 @@ export function renderSurface(opts: SurfaceOptions, out: Uint8Array): SurfaceTru
       case 'crack':
         drawCrack(drng, img, cov, mask, W, H, params);
         break;
+      case 'texture':
+        drawTexturePatch(drng, family, img, mask, W, H, params);
+        break;
     }
     const bbox = maskBBox(mask, W, H);
     if (bbox) defects.push({ kind: defect, bboxPx: bbox });
+  }
+
+  const extended = opts.nuisances === 'extended';
+  const nrng = new Prng(seed ^ 0x7f4a7c15);
+  let gamma = 1;
+  let shot = 0;
+  if (extended) {
+    const rot = nrng.uniform(-4, 4);
+    const scale = nrng.uniform(0.95, 1.05);
+    const defocus = nrng.uniform(0, 1.2);
+    gamma = nrng.uniform(0.8, 1.25);
+    shot = nrng.uniform(0.05, 0.4);
+    Object.assign(params, { rotationDeg: rot, scale, defocusSigmaPx: defocus, gamma, shotGain: shot });
+    rotateScale(img, mask, W, H, (rot * Math.PI) / 180, scale);
+    if (mask) {
+      const bbox = maskBBox(mask, W, H);
+      if (bbox && defects[0]) defects[0].bboxPx = bbox;
+    }
+    if (defocus > 0.3) gaussBlur(img, W, H, defocus);
   }
 
   // Nuisances: per-part gain/offset, illumination gradient, vignetting, sensor noise.
@@ -118,7 +151,14 @@ export function renderSurface(opts: SurfaceOptions, out: Uint8Array): SurfaceTru
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
       const illum = (1 + gx * (x / W - 0.5) + gy * fy) * (1 - (vig * ((x - cx) * (x - cx) + dy2)) / rmax2);
-      const v = img[i]! * gain * illum + offset + sigma * rng.normal();
+      let v: number;
+      if (!extended) v = img[i]! * gain * illum + offset + sigma * rng.normal();
+      else {
+        // gamma on the exposed signal, then Poisson-Gaussian sensor noise: variance = read² + shot·signal
+        v = img[i]! * gain * illum + offset;
+        v = 255 * Math.pow((v <= 0 ? 0 : v) / 255, gamma);
+        v += Math.sqrt(sigma * sigma + shot * v) * rng.normal();
+      }
       out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
     }
   }
@@ -476,6 +516,129 @@ function drawCrack(
       if (c >= 0.25) mask[i] = 1;
     }
   }
+}
+
+/**
+ * Texture anomaly (DRAEM-style): a patch of another texture family, mean/std matched to the host so only the
+ * texture differs, blended through a thresholded fractal-noise (Perlin-like) mask inside a soft ellipse.
+ */
+function drawTexturePatch(
+  rng: Prng, host: SurfaceFamily, img: Float32Array, mask: Uint8Array, W: number, H: number, params: Record<string, unknown>,
+): void {
+  const others = SURFACE_FAMILIES.filter((f) => f !== host);
+  const fam = rng.pick(others);
+  const patch = new Float32Array(W * H);
+  const prng = new Prng(rng.int(0, 0x7fffffff));
+  const sub: Record<string, unknown> = {};
+  if (fam === 'brushed') renderBrushed(prng, patch, W, H, sub);
+  else if (fam === 'cast') renderCast(prng, patch, W, H, sub);
+  else if (fam === 'painted') renderPainted(prng, patch, W, H, sub);
+  else renderCfrp(prng, patch, W, H, sub);
+  const R = rng.uniform(0.06, 0.14) * Math.min(W, H);
+  const cx = rng.uniform(R * 1.3 + 8, W - R * 1.3 - 8);
+  const cy = rng.uniform(R * 1.3 + 8, H - R * 1.3 - 8);
+  const ecc = rng.uniform(0.6, 1);
+  const ang = rng.uniform(0, Math.PI);
+  const nseed = rng.int(0, 0x7fffffff);
+  const f0 = 1 / (R * rng.uniform(0.5, 0.9));
+  const opacity = rng.uniform(0.6, 1);
+  Object.assign(params, { defectPatchFamily: fam, defectRadiusPx: R, defectOpacity: opacity });
+  const r = Math.ceil(R * 1.3);
+  const x0 = Math.max(0, Math.floor(cx - r));
+  const x1 = Math.min(W - 1, Math.ceil(cx + r));
+  const y0 = Math.max(0, Math.floor(cy - r));
+  const y1 = Math.min(H - 1, Math.ceil(cy + r));
+  // host and patch statistics over the patch window
+  let hm = 0, hq = 0, pm = 0, pq = 0, k = 0;
+  for (let y = y0; y <= y1; y++)
+    for (let x = x0; x <= x1; x++) {
+      const i = y * W + x;
+      hm += img[i]!;
+      hq += img[i]! * img[i]!;
+      pm += patch[i]!;
+      pq += patch[i]! * patch[i]!;
+      k++;
+    }
+  hm /= k;
+  pm /= k;
+  const hs = Math.sqrt(Math.max(1e-6, hq / k - hm * hm));
+  const ps = Math.sqrt(Math.max(1e-6, pq / k - pm * pm));
+  const c = Math.cos(ang);
+  const s = Math.sin(ang);
+  for (let y = y0; y <= y1; y++)
+    for (let x = x0; x <= x1; x++) {
+      const dx = x - cx;
+      const dy = y - cy;
+      const u = (dx * c + dy * s) / R;
+      const v = (-dx * s + dy * c) / (R * ecc);
+      const ell = 1 - Math.hypot(u, v); // > 0 inside the ellipse
+      if (ell <= -0.1) continue;
+      let nz = 0;
+      let amp = 1;
+      let f = f0;
+      for (let o = 0; o < 3; o++) {
+        nz += amp * valueNoise(x * f, y * f, nseed + o * 131);
+        amp *= 0.5;
+        f *= 2;
+      }
+      // noise in about [−1.75, 1.75]: the ellipse raises it towards the centre, a sigmoid makes the mask
+      const m = 1 / (1 + Math.exp(-(nz + 2.5 * ell - 0.3) / 0.12));
+      if (m < 0.02) continue;
+      const i = y * W + x;
+      const pv = hm + ((patch[i]! - pm) / ps) * hs;
+      img[i] = img[i]! + opacity * m * (pv - img[i]!);
+      if (m * opacity >= 0.5) mask[i] = 1;
+    }
+}
+
+/** Rotate and scale the image (and mask) about the centre: bilinear for pixels, nearest for the mask, clamped borders. */
+function rotateScale(img: Float32Array, mask: Uint8Array | undefined, W: number, H: number, rot: number, scale: number): void {
+  const src = Float32Array.from(img.subarray(0, W * H));
+  const msrc = mask ? mask.slice() : undefined;
+  const c = Math.cos(rot) / scale;
+  const s = Math.sin(rot) / scale;
+  const cx = (W - 1) / 2;
+  const cy = (H - 1) / 2;
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const dx = x - cx;
+      const dy = y - cy;
+      let sx = cx + c * dx + s * dy;
+      let sy = cy - s * dx + c * dy;
+      sx = sx < 0 ? 0 : sx > W - 1 ? W - 1 : sx;
+      sy = sy < 0 ? 0 : sy > H - 1 ? H - 1 : sy;
+      const x0 = Math.min(W - 2, Math.floor(sx));
+      const y0 = Math.min(H - 2, Math.floor(sy));
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const i = y0 * W + x0;
+      const top = src[i]! + (src[i + 1]! - src[i]!) * fx;
+      const bot = src[i + W]! + (src[i + W + 1]! - src[i + W]!) * fx;
+      img[y * W + x] = top + (bot - top) * fy;
+      if (mask && msrc) mask[y * W + x] = msrc[Math.round(sy) * W + Math.round(sx)]!;
+    }
+}
+
+/** Separable Gaussian blur in place (defocus), clamped borders. */
+function gaussBlur(img: Float32Array, W: number, H: number, sigma: number): void {
+  const r = Math.max(1, Math.ceil(3 * sigma));
+  const k = new Float32Array(2 * r + 1);
+  let sum = 0;
+  for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  for (let i = 0; i < k.length; i++) k[i] = k[i]! / sum;
+  const tmp = new Float32Array(W * H);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      let acc = 0;
+      for (let i = -r; i <= r; i++) acc += k[i + r]! * img[y * W + Math.min(W - 1, Math.max(0, x + i))]!;
+      tmp[y * W + x] = acc;
+    }
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      let acc = 0;
+      for (let i = -r; i <= r; i++) acc += k[i + r]! * tmp[Math.min(H - 1, Math.max(0, y + i)) * W + x]!;
+      img[y * W + x] = acc;
+    }
 }
 
 /** Tight [x, y, w, h] around the set pixels of a 0/1 mask, or null when empty. */

@@ -11,4 +11,6 @@ export const EXIT = {
   NOK: 4,
   /** inspect: at least one image could not be read or decoded. */
   UNREADABLE: 5,
+  /** measure: no hole was found in at least one image (its JSON says so; not a crash). */
+  NOTHING_FOUND: 6,
 } as const;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { LinesightError, isLinesightError } from '../errors.ts';
-import { loadConfig, loadStationModels } from '../main.ts';
+import { loadConfig, loadStationMetrology, loadStationModels } from '../main.ts';
 import { FrameSlot } from '../frame/frame-slot.ts';
 import { decodeImageFile } from '../frame/decode-image.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame } from '../pipeline/inspect-frame.ts';
@@ -37,6 +37,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     throw new LinesightError('LS_ERR_STATION_UNKNOWN', `no station '${values.station}' in ${values.config} (stations: ${config.stations.map((s) => s.name).join(', ')})`, { station: values.station });
   }
   const models = await loadStationModels(config, station);
+  const metrology = loadStationMetrology(config, station);
   const format = station.source.pixelFormat === 'RGB8' ? 'RGB8' : 'Mono8';
   let code: number = EXIT.OK;
   let sequence = 0;
@@ -63,7 +64,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       slot.captureEpochMs = Date.now();
       slot.partId = path.basename(file, path.extname(file));
       t.acquireMs = performance.now() - t0;
-      const decision = await inspectFrame(models, slot, frameGeometry(station!, slot), t);
+      const decision = await inspectFrame(models, slot, frameGeometry(station!, slot), t, metrology);
       t.totalMs = performance.now() - t0;
       const { sequence: _unstored, ...result } = buildResult(config.line, station!, models, slot, decision, t);
       return { file, ...result };

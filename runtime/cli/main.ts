@@ -7,6 +7,10 @@ import { EXIT } from './exit-codes.ts';
 import { runCommand } from './run.ts';
 import { validateCommand } from './validate.ts';
 import { inspectCommand } from './inspect.ts';
+import { measureCommand } from './measure.ts';
+import { calibrateCommand } from './calibrate.ts';
+import { trainCommand } from './train.ts';
+import { evalCommand } from './eval.ts';
 
 const USAGE = `linesight — line-side vision inspection runtime
 
@@ -15,14 +19,27 @@ Usage:
   linesight validate FILE...                        check line YAML files (exit 2 on the first problem found)
   linesight inspect --config FILE --station NAME IMAGE... [--json]
                                                     inspect image files once, one result per image
+  linesight measure holes IMAGE... --mm-per-px S [--calibration FILE] [--nominal-mm D] [--json]
+                                                    measure hole diameter, position, roundness, Fd in mm
+  linesight calibrate camera|telecentric --images DIR ... --out FILE
+                                                    camera (ChArUco) or telecentric scale calibration
+  linesight train anomaly --good DIR [--bad DIR] --out DIR [--size N] [--mode fixtured|texture|auto]
+                                                    build an anomaly model from good parts (PaDiM-style)
+  linesight eval --model DIR --good DIR --bad DIR [--masks DIR] [--json]
+                                                    image/pixel AUROC, AUPRO, F1, miss rate of a model
   linesight <command> --help                        help for one command
 
-Exit codes: 0 ok, 1 failure, 2 usage/config error, 3 model refused, 4 NOK part (inspect), 5 unreadable image (inspect)`;
+Exit codes: 0 ok, 1 failure, 2 usage/config error, 3 model refused, 4 NOK part (inspect, measure), 5 unreadable image,
+6 no hole found (measure)`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
   validate: validateCommand,
   inspect: inspectCommand,
+  measure: measureCommand,
+  calibrate: calibrateCommand,
+  train: trainCommand,
+  eval: evalCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -46,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
 export function reportFatal(err: unknown): number {
   if (isLinesightError(err)) {
     process.stderr.write(`linesight: ${err.message}\n`);
-    if (err.code === 'LS_ERR_CONFIG_INVALID' || err.code === 'LS_ERR_CONFIG_UNREADABLE' || err.code === 'LS_ERR_USAGE' || err.code === 'LS_ERR_STATION_UNKNOWN') return EXIT.USAGE;
+    if (err.code === 'LS_ERR_CONFIG_INVALID' || err.code === 'LS_ERR_CONFIG_UNREADABLE' || err.code === 'LS_ERR_USAGE' || err.code === 'LS_ERR_STATION_UNKNOWN' || err.code === 'LS_ERR_METROLOGY_SPEC' || err.code === 'LS_ERR_CALIBRATION_INVALID') return EXIT.USAGE;
     if (err.code.startsWith('LS_ERR_MODEL_')) return EXIT.MODEL_REFUSED;
     return EXIT.FAILURE;
   }

@@ -4,6 +4,7 @@
  * runtime/ never imports adapters/. Every object is .strict(): an unknown key is a mistake, not a comment.
  */
 import { z } from 'zod';
+import { MetrologySchema } from '../metrology/spec.ts';
 
 const Roi = z
   .object({
@@ -25,6 +26,12 @@ const Trigger = z
       .strict(),
     z
       .object({ mode: z.literal('software').describe('Acquire one frame per software trigger (API, CLI, PLC)') })
+      .strict(),
+    z
+      .object({
+        mode: z.literal('plc').describe("Acquire one frame per PLC trigger edge, through the station's handshake sink"),
+        via: z.string().min(1).describe('Name of the sink that runs the handshake (type modbus-server, or opcua with handshake)'),
+      })
       .strict(),
   ])
   .describe('When the station acquires a frame');
@@ -89,6 +96,7 @@ export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>
       roi: Roi.optional(),
       scale: Scale.optional(),
       models: z.array(StationModel).min(1).describe('Models run on every frame, in order'),
+      metrology: MetrologySchema.optional(),
       sinks: z.array(sink).default([]).describe('Where results go besides the SQLite store'),
       maxParts: z.number().int().positive().optional().describe('Stop the station after this many parts (tests, demos)'),
     })

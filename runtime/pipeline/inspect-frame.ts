@@ -7,12 +7,13 @@ import type { StationModel } from '../inference/station-model.ts';
 import { decide, type Decision, type FrameGeometry } from '../decision/rules.ts';
 import type { StationConfig } from '../config/schema.ts';
 import type { InspectionResult, StageTimings } from '../results/result.ts';
+import type { MetrologyStage } from '../metrology/stage.ts';
 
 export function emptyTimings(): StageTimings {
-  return { acquireMs: 0, queueMs: 0, preprocessMs: 0, inferMs: 0, decodeMs: 0, decideMs: 0, totalMs: 0 };
+  return { acquireMs: 0, queueMs: 0, preprocessMs: 0, inferMs: 0, decodeMs: 0, decideMs: 0, measureMs: 0, totalMs: 0 };
 }
 
-export async function inspectFrame(models: readonly StationModel[], slot: FrameSlot, geometry: FrameGeometry, t: StageTimings): Promise<Decision> {
+export async function inspectFrame(models: readonly StationModel[], slot: FrameSlot, geometry: FrameGeometry, t: StageTimings, metrology: MetrologyStage | null = null): Promise<Decision> {
   let t0 = performance.now();
   for (const m of models) {
     m.preprocess(slot);
@@ -28,7 +29,12 @@ export async function inspectFrame(models: readonly StationModel[], slot: FrameS
   }
   const decision = decide(models, geometry);
   t.decideMs = performance.now() - t0;
-  return decision;
+  if (metrology === null) return decision;
+  // Hole metrology joins the models' decision: its HOLE_* reasons add to theirs.
+  t0 = performance.now();
+  const joined = metrology.apply(slot, decision);
+  t.measureMs = performance.now() - t0;
+  return joined;
 }
 
 export function frameGeometry(config: StationConfig, slot: FrameSlot): FrameGeometry {

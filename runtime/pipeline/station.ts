@@ -20,6 +20,7 @@ import type { InspectionResult } from '../results/result.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame } from './inspect-frame.ts';
 import { stageRecorders, type Stage, type LatencyRecorder } from '../timing/latency-recorder.ts';
 import { FrameQueue } from './frame-queue.ts';
+import type { MetrologyStage } from '../metrology/stage.ts';
 
 /** Receives each decided result; returns it with its stored sequence. Store + outbox live behind it. */
 export interface ResultHandler {
@@ -54,6 +55,7 @@ export class Station {
   private readonly line: string;
   private readonly source: FrameSource;
   private readonly models: readonly StationModel[];
+  private readonly metrology: MetrologyStage | null;
   private readonly results: ResultHandler;
   private readonly log: Logger;
   private readonly pool: FramePool;
@@ -76,12 +78,14 @@ export class Station {
     models: readonly StationModel[];
     results: ResultHandler;
     log: Logger;
+    metrology?: MetrologyStage | null;
   }) {
     this.config = args.config;
     this.name = args.config.name;
     this.line = args.line;
     this.source = args.source;
     this.models = args.models;
+    this.metrology = args.metrology ?? null;
     this.results = args.results;
     this.log = args.log;
     const depth = args.config.backpressure.queueDepth;
@@ -241,7 +245,7 @@ export class Station {
     t.queueMs = performance.now() - slot.captureMs;
     let decision: Decision;
     try {
-      decision = await inspectFrame(this.models, slot, frameGeometry(this.config, slot), t);
+      decision = await inspectFrame(this.models, slot, frameGeometry(this.config, slot), t, this.metrology);
     } catch (err) {
       this.counters.inspectionErrors++;
       this.log.error({ err, frame: slot.sequence }, 'inspection failed; part is NOK');
@@ -268,6 +272,7 @@ export class Station {
     l.infer.record(t.inferMs);
     l.decode.record(t.decodeMs);
     l.decide.record(t.decideMs);
+    if (this.metrology) l.measure.record(t.measureMs);
     l.total.record(t.totalMs);
   }
 

@@ -32,6 +32,8 @@ export interface StageTimings {
   inferMs: number;
   decodeMs: number;
   decideMs: number;
+  /** Hole metrology (locate, edges, fits, verdicts); 0 on stations without a `metrology` section. */
+  measureMs: number;
   totalMs: number;
 }
 

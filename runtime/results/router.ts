@@ -20,11 +20,16 @@ class StationSink implements ResultSink {
   readonly name: string;
   readonly durable: boolean;
   readonly latency: LatencyRecorder;
+  readonly outbox: ResultSink['outbox'];
   constructor(readonly inner: ResultSink, station: string) {
     this.type = inner.type;
     this.name = `${station}/${inner.name}`;
     this.durable = inner.durable;
+    this.outbox = inner.outbox;
     this.latency = new LatencyRecorder(this.name);
+  }
+  interrupt(): void {
+    this.inner.interrupt?.();
   }
   open(): Promise<void> {
     return this.inner.open();
@@ -54,7 +59,7 @@ export class ResultRouter implements ResultHandler {
     this.log = log;
     const named = sinks.map((s) => new StationSink(s, station));
     this.sinkLatency = named.map((s) => s.latency);
-    this.dispatchers = named.filter((s) => s.durable).map((sink) => new OutboxDispatcher({ store, sink, log }));
+    this.dispatchers = named.filter((s) => s.durable).map((sink) => new OutboxDispatcher({ store, sink, log, ...sink.outbox }));
     this.durableNames = this.dispatchers.map((d) => d.sink.name);
     this.direct = named.filter((s) => !s.durable);
     this.onDirectError = (err: unknown) => this.log.warn({ err }, 'best-effort sink failed');

