@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { LinesightError } from '../errors.ts';
 import type { InspectionResult, Verdict } from '../results/result.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
 
 /** A result as read back from the store, with its row id (the outbox key). */
 export interface StoredResult {
@@ -32,6 +33,8 @@ export interface ResultQuery {
 export interface ResultStoreOptions {
   /** How long a write waits for another connection's lock before failing. */
   readonly busyTimeoutMs?: number;
+  /** Checkpoint the WAL from a worker thread instead of inside commits (default true; see wal-checkpointer.ts). */
+  readonly checkpointInWorker?: boolean;
 }
 
 interface ResultRow {
@@ -67,6 +70,7 @@ export class ResultStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly appendTxn: (result: InspectionResult, sinks: readonly string[]) => number;
   private closed = false;
+  private readonly checkpointer: WalCheckpointer | null;
 
   constructor(path: string, options: ResultStoreOptions = {}) {
     this.path = path;
@@ -79,6 +83,7 @@ export class ResultStore {
       db.pragma('synchronous = NORMAL');
       db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
       db.pragma('foreign_keys = ON');
+      if (path !== ':memory:' && options.checkpointInWorker !== false) db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
       migrate(db, path);
       this.stmt = prepareStatements(db);
     } catch (err) {
@@ -86,6 +91,7 @@ export class ResultStore {
       throw storeError('cannot open the result store', path, 'open', err);
     }
     this.db = db;
+    this.checkpointer = path !== ':memory:' && options.checkpointInWorker !== false ? new WalCheckpointer(path) : null;
     const s = this.stmt;
     this.appendTxn = this.db.transaction((result: InspectionResult, sinks: readonly string[]) => {
       const sequence = (s.lastSequence.get(result.line, result.station) as number) + 1;
@@ -167,6 +173,7 @@ export class ResultStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.checkpointer?.stop();
     this.run('close', () => this.db.close());
   }
 
