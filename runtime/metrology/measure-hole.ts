@@ -2,7 +2,7 @@
  * One hole, from a coarse centre and radius to millimetres:
  *
  *   pass 1  radial rays from the coarse centre, window 0.55–1.45 r ─► RANSAC circle (px) ─► ellipse (px)
- *   pass 2  rays from the refined centre, window ±max(3 px, 8%) around the pass-1 ellipse
+ *   pass 2  rays from the refined centre, window ±max(6 px, 8%) around the pass-1 ellipse
  *           ─► RANSAC inliers ─► Hyper ─► Levenberg–Marquardt, in px (centre_px, residual) and, after
  *              undistortion/scale (PixelToMm), in mm (centre, diameter, roundness, ellipse/ovality)
  *   then    countersink ring (optional), damage zone for the delamination factor Fd
@@ -131,7 +131,7 @@ export class HoleMeasurer {
 
     // Pass 2: rays from the refined centre, narrow window around the pass-1 shape.
     const cx = c1.cx, cy = c1.cy;
-    const win = Math.max(3, 0.08 * c1.r);
+    const win = Math.max(6, 0.08 * c1.r);
     const nr2 = o.rays > 0 ? Math.min(MAX_RAYS, o.rays) : Math.max(64, Math.min(MAX_RAYS, Math.round(2 * Math.PI * c1.r)));
     n = 0;
     for (let k = 0; k < nr2; k++) {

@@ -22,11 +22,16 @@ export class RayScanner {
   edge(img: Uint8Array, W: number, H: number, cx: number, cy: number, c: number, s: number, r0: number, r1: number,
     sign: number, minGrad: number, mode: 'strongest' | 'first' = 'strongest', firstFrac = 0.4): number {
     if (r0 < 0) r0 = 0;
+    const bx = cx + r0 * c, by = cy + r0 * s;
+    if (bx < 0 || by < 0 || bx > W - 2 || by > H - 2) return Number.NaN;
+    // Clip the outer end to the image (a hole near the border, or a generous pass-1 window).
+    if (c > 1e-12) r1 = Math.min(r1, (W - 2 - cx) / c);
+    else if (c < -1e-12) r1 = Math.min(r1, -cx / c);
+    if (s > 1e-12) r1 = Math.min(r1, (H - 2 - cy) / s);
+    else if (s < -1e-12) r1 = Math.min(r1, -cy / s);
     const m = Math.floor((r1 - r0) / RAY_STEP) + 1;
     if (m < 7) return Number.NaN;
     if (m > this.prof.length) { this.prof = new Float64Array(m * 2); this.grad = new Float64Array(m * 2); }
-    const ex = cx + r1 * c, ey = cy + r1 * s, bx = cx + r0 * c, by = cy + r0 * s;
-    if (ex < 0 || ey < 0 || ex > W - 2 || ey > H - 2 || bx < 0 || by < 0 || bx > W - 2 || by > H - 2) return Number.NaN;
     const p = this.prof, g = this.grad;
     for (let i = 0; i < m; i++) p[i] = bilinear(img, W, cx + (r0 + i * RAY_STEP) * c, cy + (r0 + i * RAY_STEP) * s);
     for (let i = 1; i < m - 1; i++) g[i] = sign * (p[i + 1] - p[i - 1]);
@@ -51,11 +56,11 @@ export class RayScanner {
     this.lastStrength = g[best];
     if (this.estimator === 'moment') {
       // Centroid of the raw rise p[i+1] − p[i] (located at i + ½) over the peak's extent, where the smoothed
-      // gradient stays above 15% of the peak, at most ±3 px. For an area-sampled step with linear interpolation
+      // gradient stays above 15% of the peak, at most ±6 px (a σ 3 px blur spreads the rise over ±6 px). For an area-sampled step with linear interpolation
       // the centroid of the rise is exactly the edge (no pixel-phase bias, unlike the parabola vertex).
       const floor = 0.15 * bestV;
       let lo = best, hi = best;
-      const lim = 3 / RAY_STEP;
+      const lim = 6 / RAY_STEP;
       while (lo > 1 && best - lo < lim && g[lo - 1] > floor) lo--;
       while (hi < m - 2 && hi - best < lim && g[hi + 1] > floor) hi++;
       let sw = 0, swr = 0;
