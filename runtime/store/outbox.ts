@@ -132,6 +132,9 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     const name = this.sink.name;
     let emptied = false;
     try {
+      // Yield once: the frame path that called notify() finishes its turn (verdict listeners, slot release)
+      // before the outbox reads its rows, so the store stage times the append alone.
+      await undefined;
       for (;;) {
         const batch = this.store.pending(name, this.batchSize);
         if (batch.length === 0) break;
