@@ -1,7 +1,10 @@
 /**
  * One inspection station: acquisition into pooled slots, a bounded queue, then models → decision → result.
- * Acquisition and inspection run as two cooperating loops on the event loop; onnxruntime runs inference on
- * its own threads, so the next frame is acquired while the current one is inferred.
+ * Acquisition and inspection run as two cooperating loops on the event loop. Note: onnxruntime-node 1.30
+ * runs `session.run` synchronously on the calling thread (inside a setImmediate, see its dist/backend.js),
+ * so the event loop — acquisition, PLC polls, other stations — waits for each inference. Moving sessions to
+ * worker threads needs the frame slots shared with the worker: its binding refuses SharedArrayBuffer-backed
+ * tensors ("Invalid argument", tried here), so preprocessing and decoding would have to move with it.
  *
  * The backpressure policy decides what a full queue means:
  *   every-trigger  a trigger is never dropped: it waits (counted in `backpressure`) until the queue has room;
