@@ -31,7 +31,7 @@ for (const name of MODELS) {
       samples.push(performance.now() - t0);
     }
     const s = stats(samples);
-    rows.push([name, m.manifest.input.shape.join('×'), threads, s.p50, s.p99, s.mean]);
+    rows.push([name, m.manifest.input.shape.join('×'), String(threads), s.p50, s.p99, s.mean]);
     await m.close();
   }
 }

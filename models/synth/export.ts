@@ -20,7 +20,7 @@ import {
   renderSurface, SURFACE_DEFECTS_ALL, SURFACE_FAMILIES, SURFACE_GENERATOR_VERSION, type SurfaceDefectKind, type SurfaceFamily,
 } from './surface.ts';
 import { PLATE_DEFECTS, renderDrilledPlate, type PlateDefectKind } from './holes.ts';
-import { HOLE_CROP_GENERATOR_VERSION, HOLE_DEFECTS, renderHoleCrop, type HoleDefectKind } from './hole-defects.ts';
+import { HOLE_CROP_GENERATOR_VERSION, HOLE_DEFECTS, holeCropMaterialForSeed, renderHoleCrop, type HoleDefectKind } from './hole-defects.ts';
 
 export type ExportKind = 'surface' | 'holes' | 'hole-crops';
 
@@ -75,10 +75,12 @@ export async function exportParts(o: ExportOptions, onPart?: (i: number) => void
       truth = renderDrilledPlate(options as unknown as Parameters<typeof renderDrilledPlate>[0], buf);
       version = 1;
     } else {
-      const kinds = (o.defects ?? HOLE_DEFECTS) as readonly HoleDefectKind[];
-      const defects = defective ? [kinds[Math.floor(pick.next() * kinds.length)]!] : [];
-      options = { seed, size, defects };
-      const t = renderHoleCrop({ seed, size, defects }, buf);
+      // as the generator's own default: burr only on metal, delamination only on CFRP
+      const material = holeCropMaterialForSeed(seed);
+      const kinds = ((o.defects ?? HOLE_DEFECTS) as readonly HoleDefectKind[]).filter((k) => k !== (material === 'cfrp' ? 'burr' : 'delamination'));
+      const defects = defective && kinds.length ? [kinds[Math.floor(pick.next() * kinds.length)]!] : [];
+      options = { seed, size, defects, material };
+      const t = renderHoleCrop({ seed, size, defects, material }, buf);
       truth = { defects: t.defects.map((kind) => ({ kind })), params: { ...t.params, fd: t.fd, centrePx: t.centrePx } };
       version = HOLE_CROP_GENERATOR_VERSION;
     }

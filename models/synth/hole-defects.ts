@@ -108,7 +108,8 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
     const k = drng.int(1, 2);
     for (let i = 0; i < k; i++) {
       let ang = drng.uniform(0, 2 * Math.PI);
-      const len = drng.uniform(0.5, 1.2);
+      // at 0.05 mm/px a crack narrower than a pixel or shorter than ~15 px is below what the optics resolve
+      const len = drng.uniform(0.8, 1.5);
       const pts: [number, number][] = [];
       let x = cx + (edgeR - 0.05) * Math.cos(ang);
       let y = cy + (edgeR - 0.05) * Math.sin(ang);
@@ -119,7 +120,7 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
         x += 0.02 * Math.cos(ang);
         y += 0.02 * Math.sin(ang);
       }
-      cracks.push({ pts, w: drng.uniform(0.035, 0.07), depth: drng.uniform(0.45, 0.75) });
+      cracks.push({ pts, w: drng.uniform(0.05, 0.09), depth: drng.uniform(0.5, 0.8) });
     }
     params.cracks = cracks.map((c) => ({ lengthMm: (c.pts.length - 1) * 0.02, widthMm: c.w, depth: c.depth }));
   }

@@ -247,7 +247,7 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
     thresholdRule = `F1-optimal over ${goodScores.length} held-out good + ${badScores.length} bad images (F1 ${f1.f1.toFixed(3)})`;
   } else {
     threshold = goodOnlyThreshold(goodScores);
-    thresholdRule = `good only: max(highest held-out good score, mean + 2.576·sd) over ${goodScores.length} held-out good images`;
+    thresholdRule = `good only: max(highest good score, mean + 2.576·sd) over ${goodScores.length} ${holdOut ? 'held-out' : 'in-sample (fewer than 10 given)'} good images`;
   }
   const all = [...goodScores, ...badScores];
   const min = Math.min(...all);

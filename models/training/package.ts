@@ -90,7 +90,7 @@ Generator \`models/synth/hole-defects.ts\` (renderHoleCrop, generator version ${
 Ø3.6–4.4 mm at 0.045–0.055 mm/px, centre offset ±0.25 mm, tilt ellipse ≤ 8°, lobing, countersink ring (40%),
 metal or CFRP surface, 4×4 area sampling, blur σ 0.4–1 px, gain/gradient, gamma 0.85–1.2, Poisson-Gaussian noise.
 Defects (any subset, drawn from the seed: 35% good, else one kind or two): exit burr (metal), chipping bites,
-radial cracks (0.035–0.07 mm wide), delamination (CFRP, Fd 1.1–1.4), debris.
+radial cracks (0.8–1.5 mm long, 0.05–0.09 mm wide, i.e. at least one pixel), delamination (CFRP, Fd 1.1–1.4), debris.
 - train: seeds ${HOLE_SEEDS.train.start}…+${HOLE_SEEDS.train.count}, validation (thresholds): ${HOLE_SEEDS.val.start}…+${HOLE_SEEDS.val.count},
   test: ${HOLE_SEEDS.test.start}…+${HOLE_SEEDS.test.count} (never seen in training or threshold choice).
 
@@ -110,8 +110,7 @@ npx tsx models/training/package.ts holes var/training/holes-out models/hole-defe
 \`\`\`json
 ${JSON.stringify(test, null, 1)}
 \`\`\`
-The issue's target is macro F1 ≥ 0.97; see \`macroF1\` above (the note in the repository's report says whether it
-was met and why not).
+Target (issue): macro F1 ≥ 0.97 → measured ${test.macroF1}: ${(test.macroF1 as number) >= 0.97 ? 'met' : `**missed by ${round(0.97 - (test.macroF1 as number), 3)}**; the weakest labels are in \`perLabel\` (a ≈ 100k-parameter CNN trained for minutes on a shared 2-core CPU; longer training was still improving)`}.
 
 ## Parity and golden
 \`parity.json\`: torch logits for test seeds ${HOLE_SEEDS.test.start}…+3 (batch 1); \`test/models/lab-models.test.ts\`
@@ -228,6 +227,17 @@ async function packageSegmenter(src: string, dir: string): Promise<void> {
   writeFileSync(join(dir, 'README.md'), segCard(hash, onnx.length, report, manifest.decoder.normalization, metrics));
 }
 
+function targetLine(m: Record<string, unknown>, report: { steps_done: number; train_seconds: number; config: { batch: number } }): string {
+  const a = (m.heldOutSeeds as { imageAUROC: number }).imageAUROC;
+  const f = (m.heldOutFamily as { imageAUROC: number }).imageAUROC;
+  const u = (m.unseenDefect as { imageAUROC: number }).imageAUROC;
+  return `Target (issue): image AUROC ≥ 0.99 on held-out parts → measured ${a} on held-out seeds: ${a >= 0.99 ? 'met' : `**missed by ${round(0.99 - a, 3)}**`}.
+Held-out family (cfrp) ${f}${f < 0.75 ? ' — close to chance: the network learnt its three training textures, not texture in general' : ''}; never-trained
+crack defect ${u}. Why short: ${(m.heldOutSeeds as { perDefectAUROC: Record<string, number> }).perDefectAUROC.scratch < 0.9 ? 'thin scratches (≈1 px at 256²) are the weakest kind; ' : ''}the network saw ${report.steps_done * report.config.batch} training crops (128²) in
+${Math.round(report.train_seconds / 60)} min on one CPU core, where DRAEM trains for hundreds of epochs on a GPU; more steps and a larger, more varied
+training set are the obvious next step (see \`history\` for the validation AUROC during training).`;
+}
+
 function segCard(hash: string, size: number, report: Record<string, unknown>, norm: Record<string, number>, metrics: Record<string, unknown>): string {
   return `# surface-segmenter (v1.0.0)
 
@@ -270,7 +280,7 @@ integrated up to 30% FPR and normalised.
 \`\`\`json
 ${JSON.stringify(metrics, null, 1)}
 \`\`\`
-The issue's target is image AUROC ≥ 0.99 on held-out parts; compare \`imageAUROC\` above.
+${targetLine(metrics, report as never)}
 
 ## Parity and golden
 \`parity.json\`: torch output for validation seed ${SEG_SEEDS.val.start} (batch 1); \`test/models/lab-models.test.ts\` re-renders it and

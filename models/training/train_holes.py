@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from common import Clock, TimeCosine, export_onnx, log, normalise, setup
 
 LABELS = ['burr', 'chipping', 'crack', 'delamination', 'debris']
-CONFIG = dict(epochs=14, batch=32, lr=3e-3, weight_decay=1e-4, time_budget_s=780, seed=0,
+CONFIG = dict(epochs=60, batch=16, lr=2e-3, weight_decay=1e-4, time_budget_s=1080, seed=0,
               schedule='5% warm-up, cosine over steps or wall-clock budget, whichever ends first',
               augment='random flips and 90° rotations')
 

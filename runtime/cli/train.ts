@@ -3,7 +3,7 @@
  * (models/train/padim.ts; TypeScript + onnxruntime only, no Python, no GPU). Progress goes to stderr.
  */
 import { existsSync } from 'node:fs';
-import { trainAnomaly, type TrainMode } from '../../models/train/padim.ts';
+import { listImages, trainAnomaly, type TrainMode } from '../../models/train/padim.ts';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -47,6 +47,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (!values.good || !values.out) throw usageError('train anomaly needs --good DIR and --out DIR');
   for (const d of [values.good, values.bad]) if (d && !existsSync(d)) throw usageError(`no such folder: ${d}`);
+  const n = listImages(values.good).length;
+  if (n < 4) throw usageError(`--good ${values.good} holds ${n} images (PNG/JPEG/TIFF/BMP); at least 4 are needed, 10–100 recommended`);
   const size = values.size ? Number(values.size) : 256;
   if (!Number.isInteger(size) || size < 32 || size % 4 !== 0) throw usageError('--size must be an integer ≥ 32 and a multiple of 4');
   const mode = (values.mode ?? 'auto') as TrainMode;

@@ -83,17 +83,20 @@ describe.skipIf(!existsSync(join(modelsDir, 'hole-defects', 'model.yaml')))('hol
 });
 
 describe.skipIf(!existsSync(join(modelsDir, 'surface-segmenter', 'model.yaml')))('surface-segmenter on held-out parts', () => {
-  it('meets its floors on 24 held-out-seed parts and 12 parts of the held-out cfrp family', async () => {
+  // The held-out cfrp family is at chance (card: 0.65 on 60 parts), so it has no floor here.
+  it('meets its floors on 24 held-out-seed parts and 16 parts with the never-trained crack defect', async () => {
     const model = await loadStationModel(join(modelsDir, 'surface-segmenter'));
     const a = await scoreSurfaces(model, segParts({ ...SEG_EVAL.heldOutSeeds, start: 6_300_000, count: 24 }));
-    const b = await scoreSurfaces(model, segParts({ ...SEG_EVAL.heldOutFamily, start: 6_310_000, count: 12 }));
+    const b = await scoreSurfaces(model, segParts({ ...SEG_EVAL.unseenDefect, start: 6_320_000, count: 16 }));
     await model.close();
     expect(auroc(a.map((r) => r.raw), a.map((r) => r.defect !== null))).toBeGreaterThanOrEqual(SEG_FLOORS.heldOutSeeds);
-    expect(auroc(b.map((r) => r.raw), b.map((r) => r.defect !== null))).toBeGreaterThanOrEqual(SEG_FLOORS.heldOutFamily);
+    expect(auroc(b.map((r) => r.raw), b.map((r) => r.defect !== null))).toBeGreaterThanOrEqual(SEG_FLOORS.unseenCrack);
   });
 });
 
-// Floors: the measured numbers of the model cards minus a margin for the small CI samples (filled in from
-// models/*/metrics.json when the models were packaged).
-const HOLE_FLOORS = { macroF1: 0.5, partAccuracy: 0.5 };
-const SEG_FLOORS = { heldOutSeeds: 0.5, heldOutFamily: 0.5 };
+// Floors: what these exact CI samples measured when the models were packaged, minus a margin (the samples are
+// small; the model cards give the numbers on the full held-out blocks).
+// surface-segmenter: 0.815 (24 parts, 9 defective) and 0.967 (16 parts, 6 cracks).
+const SEG_FLOORS = { heldOutSeeds: 0.7, unseenCrack: 0.85 };
+// hole-defects: macro F1 0.940, part-level accuracy 0.97 on crops 3 000 100…3 000 199.
+const HOLE_FLOORS = { macroF1: 0.88, partAccuracy: 0.92 };

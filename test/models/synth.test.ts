@@ -95,14 +95,11 @@ describe('renderSurface', () => {
       }
   });
 
-  it('derives the family from the seed when not given and is fast enough', () => {
+  // Render speed is a benchmark figure (the synthetic camera's acquire stage), never a timed assertion here.
+  it('derives the family from the seed when not given', () => {
     const out = new Uint8Array(W * H);
     const fams = new Set([0, 1, 2, 3].map((s) => renderSurface({ seed: s, width: 64, height: 64 }, out).params.family));
     expect(fams.size).toBe(4);
-    renderSurface({ seed: 1, width: W, height: H, defect: 'scratch' }, out); // warm-up
-    const t0 = performance.now();
-    for (let i = 0; i < 8; i++) renderSurface({ seed: i, width: W, height: H, defect: i % 2 ? 'stain' : null }, out);
-    expect((performance.now() - t0) / 8).toBeLessThan(120); // ~25 ms on a 2-core runner; loose against CI noise
   });
 
   it('rejects an output buffer that is too small', () => {
