@@ -3,9 +3,9 @@
  * registers. The table outlives stop/start, as a real PLC's memory outlives a network outage.
  */
 import { EventEmitter } from 'node:events';
-import { createServer } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { LinesightError } from '../../runtime/errors.ts';
+import { freePort } from '../../runtime/net/free-port.ts';
 
 export interface SimulatedPlcOptions {
   readonly host?: string;
@@ -139,17 +139,6 @@ export class SimulatedPlc extends EventEmitter<SimulatedPlcEvents> {
   }
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));

@@ -29,7 +29,7 @@
  * 32-bit values follow `wordOrder`/`byteOrder` (default high word first). Only the control and part id registers
  * are writable (Modbus exception 02 elsewhere). Clients outside `allowlist` are disconnected on connect.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { z } from 'zod';
 import { defineAdapter, type AdapterContext, type OutboxSinkOptions, type ResultSink } from '../../runtime/adapter.ts';
@@ -40,6 +40,7 @@ import { HandshakeSchema, handshakeOptions } from '../../runtime/plc/handshake-s
 import { BacklogSchema, outboxOptions } from '../../runtime/plc/backlog-schema.ts';
 import { decodeAscii, encodeAscii, encodeValue, registerCount, REGISTER_TYPES, type RegisterOrder } from '../../runtime/plc/registers.ts';
 import type { StationPort, TriggerDriver } from '../../runtime/plc/trigger-driver.ts';
+import { freePort } from '../../runtime/net/free-port.ts';
 
 /** Offsets inside the status block (from statusAddress). */
 export const STATUS_OFFSET = {
@@ -325,17 +326,6 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
   }
 }
 
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 export default defineAdapter({
   kind: 'sink',

@@ -7,6 +7,7 @@
  * its own small geometry so the classifier's data does not move when the metrology renderer is tuned.
  */
 import { Prng, hashUnit } from './prng.ts';
+import { gaussianBlurInPlace } from './blur.ts';
 
 export type HoleDefectKind = 'burr' | 'chipping' | 'crack' | 'delamination' | 'debris';
 export const HOLE_DEFECTS: readonly HoleDefectKind[] = ['burr', 'chipping', 'crack', 'delamination', 'debris'];
@@ -234,7 +235,7 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
     }
   // camera: blur, gain and gradient, gamma, Poisson-Gaussian noise
   const blur = rng.uniform(0.4, 1.0);
-  blurInPlace(img, tbuf, N, N, blur);
+  gaussianBlurInPlace(img, N, N, blur, tbuf);
   const gain = rng.uniform(0.85, 1.15);
   const gx = rng.uniform(-0.12, 0.12);
   const gy = rng.uniform(-0.12, 0.12);
@@ -252,22 +253,3 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
   return { defects, material, mmPerPx: s, diameterMm: D, centrePx: [cx / s - 0.5, cy / s - 0.5], fd, params };
 }
 
-function blurInPlace(img: Float32Array, tmp: Float32Array, W: number, H: number, sigma: number): void {
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = new Float32Array(2 * r + 1);
-  let sum = 0;
-  for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
-  for (let i = 0; i < k.length; i++) k[i] = k[i]! / sum;
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      let acc = 0;
-      for (let i = -r; i <= r; i++) acc += k[i + r]! * img[y * W + Math.min(W - 1, Math.max(0, x + i))]!;
-      tmp[y * W + x] = acc;
-    }
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      let acc = 0;
-      for (let i = -r; i <= r; i++) acc += k[i + r]! * tmp[Math.min(H - 1, Math.max(0, y + i)) * W + x]!;
-      img[y * W + x] = acc;
-    }
-}

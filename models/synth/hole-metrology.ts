@@ -11,6 +11,7 @@
  * are orthogonal to it), roundness = peak-to-valley of Σ lobes, ellipse axes, countersink, Fd = Dmax / D.
  */
 import { Prng, hashUnit } from './prng.ts';
+import { gaussianBlurInPlace } from './blur.ts';
 
 export interface Lobe {
   /** Undulations per revolution (≥ 2). */
@@ -158,7 +159,7 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
     }
 
   const sigma = opts.blurPx ?? 0;
-  if (sigma > 0) gaussianBlur(img, tmp, W, H, sigma);
+  if (sigma > 0) gaussianBlurInPlace(img, W, H, sigma, tmp);
   const gain = opts.gain ?? 1;
   const [gx, gy] = opts.gradient ?? [0, 0];
   const noise = opts.noiseSigma ?? 0;
@@ -182,25 +183,6 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
   };
 }
 
-function gaussianBlur(img: Float32Array, tmp: Float32Array, W: number, H: number, sigma: number): void {
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = new Float32Array(2 * r + 1);
-  let sum = 0;
-  for (let i = -r; i <= r; i++) { k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma)); sum += k[i + r]; }
-  for (let i = 0; i < k.length; i++) k[i] /= sum;
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      let acc = 0;
-      for (let i = -r; i <= r; i++) acc += k[i + r] * img[y * W + Math.min(W - 1, Math.max(0, x + i))];
-      tmp[y * W + x] = acc;
-    }
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      let acc = 0;
-      for (let i = -r; i <= r; i++) acc += k[i + r] * tmp[Math.min(H - 1, Math.max(0, y + i)) * W + x];
-      img[y * W + x] = acc;
-    }
-}
 
 /**
  * A telecentric calibration target: dark dots of diameterMm on a bright ground at pitchMm, dot (0, 0) centred

@@ -3,6 +3,7 @@
  * defect kinds with exact pixel masks. Pure TypeScript; the same options always give the same bytes.
  */
 import { Prng, hashUnit } from './prng.ts';
+import { gaussianBlurInPlace } from './blur.ts';
 
 export type SurfaceFamily = 'brushed' | 'cast' | 'painted' | 'cfrp';
 export type SurfaceDefectKind = 'scratch' | 'dent' | 'stain' | 'crack' | 'texture';
@@ -131,7 +132,7 @@ export function renderSurface(opts: SurfaceOptions, out: Uint8Array): SurfaceTru
       const bbox = maskBBox(mask, W, H);
       if (bbox && defects[0]) defects[0].bboxPx = bbox;
     }
-    if (defocus > 0.3) gaussBlur(img, W, H, defocus);
+    if (defocus > 0.3) gaussianBlurInPlace(img, W, H, defocus);
   }
 
   // Nuisances: per-part gain/offset, illumination gradient, vignetting, sensor noise.
@@ -619,27 +620,6 @@ function rotateScale(img: Float32Array, mask: Uint8Array | undefined, W: number,
     }
 }
 
-/** Separable Gaussian blur in place (defocus), clamped borders. */
-function gaussBlur(img: Float32Array, W: number, H: number, sigma: number): void {
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = new Float32Array(2 * r + 1);
-  let sum = 0;
-  for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
-  for (let i = 0; i < k.length; i++) k[i] = k[i]! / sum;
-  const tmp = new Float32Array(W * H);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      let acc = 0;
-      for (let i = -r; i <= r; i++) acc += k[i + r]! * img[y * W + Math.min(W - 1, Math.max(0, x + i))]!;
-      tmp[y * W + x] = acc;
-    }
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++) {
-      let acc = 0;
-      for (let i = -r; i <= r; i++) acc += k[i + r]! * tmp[Math.min(H - 1, Math.max(0, y + i)) * W + x]!;
-      img[y * W + x] = acc;
-    }
-}
 
 /** Tight [x, y, w, h] around the set pixels of a 0/1 mask, or null when empty. */
 export function maskBBox(mask: Uint8Array, W: number, H: number): [number, number, number, number] | null {

@@ -1,26 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderDotGrid } from '../../models/synth/hole-metrology.ts';
 import { renderDrilledPlate } from '../../models/synth/holes.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/linesight.js');
-const run = promisify(execFile);
-
-async function linesight(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { linesight } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-measure-'));
 const plate = path.join(dir, 'plate.png');

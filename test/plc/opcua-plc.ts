@@ -4,12 +4,12 @@
  * recorded in order. Server start takes ≈ 0.3–1 s (PKI cached after the first run), so tests share one per file.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import {
   DataType, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant, VariantArrayType,
 } from 'node-opcua';
+import { freePort } from '../../runtime/net/free-port.ts';
 
 export interface PlcVariable {
   readonly name: string;
@@ -111,11 +111,3 @@ export class OpcUaTestPlc {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}

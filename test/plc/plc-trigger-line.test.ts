@@ -3,7 +3,6 @@
  * modbus-serial client plays the PLC: it writes a part id, raises Trigger, and reads back the inspected result.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ModbusSerial from 'modbus-serial';
@@ -13,19 +12,12 @@ import { LineRuntime, loadConfig } from '../../runtime/main.ts';
 import { CONTROL_BIT, STATUS_BIT } from '../../runtime/plc/handshake.ts';
 import { decodeAscii, decodeValue, encodeAscii } from '../../runtime/plc/registers.ts';
 import { STATUS_OFFSET } from '../../adapters/sinks/modbus-server.ts';
+import { freePort } from '../../runtime/net/free-port.ts';
 
 const MODELS = path.resolve(import.meta.dirname, '../../models');
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-plc-line-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 describe('PLC-triggered station', () => {
   it('rejects trigger.via naming no handshake sink', async () => {

@@ -4,7 +4,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +16,7 @@ import { decodeValue } from '../../../runtime/plc/registers.ts';
 import { OutboxDispatcher } from '../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../store/make-result.ts';
+import { freePort } from '../../../runtime/net/free-port.ts';
 
 const PY = '/usr/bin/python3';
 const hasPymodbus = await promisify(execFile)(PY, ['-c', 'import pymodbus.server, serial, serial_asyncio']).then(() => true, () => false);
@@ -213,11 +213,3 @@ asyncio.run(StartAsyncTcpServer(context=ctx, address=("127.0.0.1", ${port})))
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
