@@ -1,16 +1,15 @@
 /**
  * One ONNX model, loaded from its model.yaml: the file is hashed and refused on a sha256 mismatch, the session
- * is created from the very bytes that were hashed, and input/output tensors are allocated once. `run()` reads
- * the preallocated input and fills the preallocated outputs (onnxruntime-node writes into fetch tensors we
- * pass; the tensor object it returns is a different one, so callers read `outputs` instead).
+ * is created from the very bytes that were hashed (on its own worker thread, see inference-worker.ts), and
+ * input/output buffers are allocated once. `run()` reads `input` and fills `outputs` in place.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import * as ort from 'onnxruntime-node';
 import { LinesightError } from '../errors.ts';
 import { ModelManifestSchema, type ModelManifest } from './model-manifest.ts';
+import { InferenceWorker, type SessionMeta } from './inference-worker.ts';
 
 export interface LoadOptions {
   readonly intraOpThreads?: number;
@@ -20,34 +19,34 @@ export class OnnxModel {
   readonly manifest: ModelManifest;
   readonly dir: string;
   readonly sha256: string;
-  /** The model's input as a plain array the preprocessor writes into; the tensor wraps it without copying. */
+  /** The model's input, over shared memory: the preprocessor writes it in place, the worker reads it. */
   readonly input: Float32Array;
   readonly outputs: ReadonlyMap<string, Float32Array>;
   readonly outputShapes: ReadonlyMap<string, readonly number[]>;
-  private readonly session: ort.InferenceSession;
-  private readonly feeds: Record<string, ort.Tensor>;
-  private readonly fetches: Record<string, ort.Tensor>;
+  private readonly worker: InferenceWorker;
+  private readonly inputBuffer: SharedArrayBuffer;
+  private readonly outputBuffers: { name: string; dims: readonly number[]; sab: SharedArrayBuffer }[];
 
-  private constructor(manifest: ModelManifest, dir: string, session: ort.InferenceSession) {
+  private constructor(manifest: ModelManifest, dir: string, worker: InferenceWorker, meta: SessionMeta) {
     this.manifest = manifest;
     this.dir = dir;
     this.sha256 = manifest.sha256;
-    this.session = session;
+    this.worker = worker;
     const shape = manifest.input.shape;
-    this.input = new Float32Array(shape[0] * shape[1] * shape[2] * shape[3]);
-    this.feeds = { [manifest.input.name]: new ort.Tensor('float32', this.input, shape) };
+    this.inputBuffer = new SharedArrayBuffer(shape[0] * shape[1] * shape[2] * shape[3] * 4);
+    this.input = new Float32Array(this.inputBuffer);
     const outputs = new Map<string, Float32Array>();
     const shapes = new Map<string, readonly number[]>();
-    this.fetches = {};
-    for (const meta of session.outputMetadata) {
-      if (!meta.isTensor || meta.shape.some((d) => typeof d !== 'number' || d < 0)) {
-        throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${meta.name}' needs a static tensor shape`, { model: manifest.name, output: meta.name });
+    this.outputBuffers = [];
+    for (const out of meta.outputs) {
+      if (!out.isTensor || out.shape.some((d) => typeof d !== 'number' || d < 0)) {
+        throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${out.name}' needs a static tensor shape`, { model: manifest.name, output: out.name });
       }
-      const dims = meta.shape as number[];
-      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-      outputs.set(meta.name, data);
-      shapes.set(meta.name, dims);
-      this.fetches[meta.name] = new ort.Tensor('float32', data, dims);
+      const dims = out.shape as number[];
+      const sab = new SharedArrayBuffer(dims.reduce((a, b) => a * b, 1) * 4);
+      outputs.set(out.name, new Float32Array(sab));
+      shapes.set(out.name, dims);
+      this.outputBuffers.push({ name: out.name, dims, sab });
     }
     this.outputs = outputs;
     this.outputShapes = shapes;
@@ -67,23 +66,35 @@ export class OnnxModel {
         actual,
       });
     }
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: options.intraOpThreads ?? 1,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      enableMemPattern: true,
-      enableCpuMemArena: true,
-    });
-    checkIo(manifest, session);
-    const model = new OnnxModel(manifest, dir, session);
-    await model.checkGolden();
-    return model;
+    let started: Awaited<ReturnType<typeof InferenceWorker.start>>;
+    try {
+      started = await InferenceWorker.start(bytes, {
+        intraOpNumThreads: options.intraOpThreads ?? 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        enableMemPattern: true,
+        enableCpuMemArena: true,
+      });
+    } catch (err) {
+      throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `${onnxPath}: onnxruntime cannot load it: ${(err as Error).message}`, { model: manifest.name, file: onnxPath }, { cause: err });
+    }
+    const { worker, meta } = started;
+    try {
+      checkIo(manifest, meta);
+      const model = new OnnxModel(manifest, dir, worker, meta);
+      await worker.bind(manifest.input.name, manifest.input.shape, model.inputBuffer, model.outputBuffers);
+      await model.checkGolden();
+      return model;
+    } catch (err) {
+      await worker.close();
+      throw err;
+    }
   }
 
   async run(): Promise<void> {
     try {
-      await this.session.run(this.feeds, this.fetches);
+      await this.worker.run();
     } catch (err) {
       throw new LinesightError('LS_ERR_INFERENCE_FAILED', `${this.manifest.name}: ${(err as Error).message}`, { model: this.manifest.name }, { cause: err });
     }
@@ -96,7 +107,7 @@ export class OnnxModel {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.worker.close();
   }
 
   /**
@@ -145,20 +156,21 @@ export function readManifest(manifestPath: string): ModelManifest {
   return parsed.data;
 }
 
-function checkIo(manifest: ModelManifest, session: ort.InferenceSession): void {
-  const input = session.inputMetadata.find((m) => m.name === manifest.input.name);
+function checkIo(manifest: ModelManifest, meta: SessionMeta): void {
+  const input = meta.inputs.find((m) => m.name === manifest.input.name);
   const declared = manifest.input.shape.join('x');
   if (!input || !input.isTensor || input.shape.join('x') !== declared) {
     throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `model input '${manifest.input.name}' [${declared}] not found in the graph`, {
       model: manifest.name,
-      graphInputs: session.inputNames,
+      graphInputs: meta.inputs.map((m) => m.name),
     });
   }
   const d = manifest.decoder;
   const needed = d.kind === 'anomaly-map' ? [d.mapOutput, ...(d.scoreOutput ? [d.scoreOutput] : [])] : [d.output];
+  const outputNames = meta.outputs.map((m) => m.name);
   for (const name of needed) {
-    if (!session.outputNames.includes(name)) {
-      throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${name}' named in model.yaml is not in the graph`, { model: manifest.name, graphOutputs: session.outputNames });
+    if (!outputNames.includes(name)) {
+      throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${name}' named in model.yaml is not in the graph`, { model: manifest.name, graphOutputs: outputNames });
     }
   }
 }

@@ -9,7 +9,7 @@
  *        ▼                        ▼
  *   FrameQueue (bounded) ──► for each model:
  *                               Preprocessor.run(slot → model.input Float32Array)   ROI, resize, normalise
- *                               OnnxModel.run()     fills preallocated output tensors
+ *                               OnnxModel.run()     session on a worker thread; fills the shared outputs
  *                               decoder.decode()    score, regions | probabilities
  *                            decide()  → verdict + reasons + measurements + defects
  *        │

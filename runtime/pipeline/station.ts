@@ -1,10 +1,8 @@
 /**
  * One inspection station: acquisition into pooled slots, a bounded queue, then models → decision → result.
- * Acquisition and inspection run as two cooperating loops on the event loop. Note: onnxruntime-node 1.30
- * runs `session.run` synchronously on the calling thread (inside a setImmediate, see its dist/backend.js),
- * so the event loop — acquisition, PLC polls, other stations — waits for each inference. Moving sessions to
- * worker threads needs the frame slots shared with the worker: its binding refuses SharedArrayBuffer-backed
- * tensors ("Invalid argument", tried here), so preprocessing and decoding would have to move with it.
+ * Acquisition and inspection run as two cooperating loops on the event loop; each model's session runs on its
+ * own worker thread (runtime/inference/inference-worker.ts), so while a frame is inferred the event loop keeps
+ * acquiring, answering PLC polls and serving other stations.
  *
  * The backpressure policy decides what a full queue means:
  *   every-trigger  a trigger is never dropped: it waits (counted in `backpressure`) until the queue has room;

@@ -31,6 +31,18 @@ describe('OnnxModel.load', () => {
     await m.close();
   });
 
+  it('keeps the event loop free while a frame is inferred (the session runs on a worker thread)', async () => {
+    const m = await OnnxModel.load(path.join(SHIPPED, 'model.yaml'));
+    let servedDuringInference = false;
+    const inference = m.run();
+    // onnxruntime-node on the calling thread would run the whole inference in the check phase before this.
+    setImmediate(() => (servedDuringInference = true));
+    await inference;
+    expect(servedDuringInference).toBe(true);
+    expect(m.output('pred_score')[0]).toBeGreaterThan(0);
+    await m.close();
+  });
+
   it('refuses a model file whose sha256 differs from model.yaml', async () => {
     const manifest = copyModel();
     const onnx = path.join(path.dirname(manifest), 'surface-anomaly.onnx');
