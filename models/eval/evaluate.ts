@@ -5,8 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { FrameSlot } from '../../runtime/frame/frame-slot.ts';
-import { decodeImageFile } from '../../runtime/frame/decode-image.ts';
+import { decodeImageFile, readFrameFile } from '../../runtime/frame/decode-image.ts';
 import { StationModel } from '../../runtime/inference/station-model.ts';
 import { binaryStats } from '../common.ts';
 import { listImages } from '../train/padim.ts';
@@ -79,12 +78,7 @@ export async function evaluateModel(o: EvalOptions): Promise<EvalResult> {
   const mapOut = an ? model.onnx.output(an.spec.mapOutput) : null;
   for (let i = 0; i < files.length; i++) {
     const { f, label } = files[i]!;
-    const img = await decodeImageFile(f, fmt);
-    const slot = new FrameSlot(0, img.data.length);
-    slot.data.set(img.data);
-    slot.width = img.width;
-    slot.height = img.height;
-    slot.pixelFormat = fmt;
+    const slot = await readFrameFile(f, fmt);
     model.preprocess(slot);
     await model.infer();
     model.decode();

@@ -1,6 +1,6 @@
 /**
  * Edge training of a PaDiM-style anomaly model from good parts (`linesight train anomaly`): images are read
- * and preprocessed by the runtime's own code (decodeImageFile + Preprocessor), features come from the fixed
+ * and preprocessed by the runtime's own code (readFrameFile + Preprocessor), features come from the fixed
  * filter-bank graph run in onnxruntime, Gaussian statistics are fitted in JS, and the whole model (features +
  * Mahalanobis head) is written as one ONNX graph with model.yaml, golden files and a training report.
  *
@@ -12,8 +12,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { stringify } from 'yaml';
-import { FrameSlot } from '../../runtime/frame/frame-slot.ts';
-import { decodeImageFile, IMAGE_EXTENSIONS } from '../../runtime/frame/decode-image.ts';
+import { IMAGE_EXTENSIONS, readFrameFile } from '../../runtime/frame/decode-image.ts';
 import { Preprocessor } from '../../runtime/inference/preprocess.ts';
 import { AnomalyMapDecoder } from '../../runtime/inference/decoders/anomaly-map.ts';
 import { ModelManifestSchema, type AnomalyMapDecoderSpec } from '../../runtime/inference/model-manifest.ts';
@@ -70,12 +69,7 @@ export async function loadInputs(files: readonly string[], size: number, onFile?
   const pre = new Preprocessor({ width: size, height: size, channels: 1, layout: 'NCHW', mean: [MEAN], std: [STD] }, null);
   const out: Float32Array[] = [];
   for (let i = 0; i < files.length; i++) {
-    const img = await decodeImageFile(files[i]!, 'Mono8');
-    const slot = new FrameSlot(0, img.data.length);
-    slot.data.set(img.data);
-    slot.width = img.width;
-    slot.height = img.height;
-    slot.pixelFormat = 'Mono8';
+    const slot = await readFrameFile(files[i]!, 'Mono8');
     const x = new Float32Array(size * size);
     pre.run(slot, x);
     out.push(x);

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { LinesightError, isLinesightError } from '../errors.ts';
 import { loadConfig, loadStationMetrology, loadStationModels } from '../main.ts';
-import { FrameSlot } from '../frame/frame-slot.ts';
-import { decodeImageFile } from '../frame/decode-image.ts';
+import { readFrameFile } from '../frame/decode-image.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame } from '../pipeline/inspect-frame.ts';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
@@ -54,12 +53,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     const t = emptyTimings();
     const t0 = performance.now();
     try {
-      const image = await decodeImageFile(file, fmt);
-      const slot = new FrameSlot(0, image.data.length);
-      slot.data.set(image.data);
-      slot.width = image.width;
-      slot.height = image.height;
-      slot.pixelFormat = fmt;
+      const slot = await readFrameFile(file, fmt);
       slot.sequence = seq;
       slot.captureEpochMs = Date.now();
       slot.partId = path.basename(file, path.extname(file));

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { LinesightError } from '../errors.ts';
-import { channelsOf, type PixelFormat } from './frame-slot.ts';
+import { channelsOf, FrameSlot, type PixelFormat } from './frame-slot.ts';
 import { decodeBmp, isBmp, type DecodedImage } from './bmp.ts';
 
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
@@ -29,6 +29,20 @@ export async function decodeImageFile(file: string, format: PixelFormat): Promis
   } catch (err) {
     throw new LinesightError('LS_ERR_FRAME_CORRUPT', `${path.basename(file)}: ${(err as Error).message}`, { file }, { cause: err });
   }
+}
+
+/**
+ * Reads one image file into a frame slot of its own size: for one-shot tools (inspect, eval, training) that
+ * run the station's preprocessing on files. The line itself uses pooled slots filled by its source.
+ */
+export async function readFrameFile(file: string, format: PixelFormat): Promise<FrameSlot> {
+  const image = await decodeImageFile(file, format);
+  const slot = new FrameSlot(0, image.data.length);
+  slot.data.set(image.data);
+  slot.width = image.width;
+  slot.height = image.height;
+  slot.pixelFormat = format;
+  return slot;
 }
 
 export type { DecodedImage };
