@@ -11,7 +11,7 @@ import { decodeImageFile, IMAGE_EXTENSIONS } from '../frame/decode-image.ts';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
-const HELP = `linesight calibrate camera --images DIR --board charuco:COLSxROWS:SQUARE_MM:MARKER_MM:DICT --out FILE
+export const HELP = `linesight calibrate camera --images DIR --board charuco:COLSxROWS:SQUARE_MM:MARKER_MM:DICT --out FILE
                     [--k3] [--min-corners N] [--plane-view IMAGE] [--json]
 linesight calibrate telecentric --images DIR|IMAGE --target dots:COLSxROWS:PITCH_MM|ring:DIAMETER_MM --out FILE
                     [--origin-mm X,Y] [--json]
@@ -27,9 +27,9 @@ Exit: 0 written, 1 calibration failed (too few views/points), 2 usage, 5 unreada
 
 export async function calibrateCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
+  if (sub === undefined) {
     process.stdout.write(`${HELP}\n`);
-    return sub === undefined ? EXIT.USAGE : EXIT.OK;
+    return EXIT.USAGE;
   }
   if (sub !== 'camera' && sub !== 'telecentric') throw usageError(`calibrate: unknown mode '${sub}' (camera | telecentric)`);
   const { values, positionals } = parseCommandArgs(
@@ -44,14 +44,9 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
       'plane-view': { type: 'string' },
       'origin-mm': { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     true,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT.OK;
-  }
   if (!values.out) throw usageError(`calibrate ${sub} needs --out FILE`);
   const files = listImages(values.images, positionals);
   const images: GrayImage[] = [];

@@ -8,7 +8,7 @@ import { evaluateModel } from '../../models/eval/evaluate.ts';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
-const HELP = `linesight eval --model DIR --good DIR --bad DIR [--masks DIR] [--threads N] [--json]
+export const HELP = `linesight eval --model DIR --good DIR --bad DIR [--masks DIR] [--threads N] [--json]
 
 Runs the model in DIR (its model.yaml; sha256 and golden output are checked as at line start) on every image
 in --good (label 0) and --bad (label 1). --masks DIR holds 0/255 defect masks named like the bad images
@@ -28,14 +28,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
       masks: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     false,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT.OK;
-  }
   if (!values.model || !values.good || !values.bad) throw usageError('eval needs --model DIR, --good DIR and --bad DIR');
   for (const d of [values.model, values.good, values.bad, values.masks]) if (d && !existsSync(d)) throw usageError(`no such path: ${d}`);
   const r = await evaluateModel({

@@ -6,7 +6,7 @@ import { buildResult, emptyTimings, frameGeometry, inspectFrame } from '../pipel
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
-const HELP = `linesight inspect --config FILE --station NAME IMAGE... [--json]
+export const HELP = `linesight inspect --config FILE --station NAME IMAGE... [--json]
 
 Runs one station's models on each image once, without store, sinks or PLC. With --json, prints one JSON
 object per image on stdout: {file, verdict, reasons, measurements, defects, timings, models, ...}; an
@@ -20,14 +20,9 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       station: { type: 'string', short: 's' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     true,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT.OK;
-  }
   if (!values.config || !values.station) throw usageError('inspect needs --config FILE and --station NAME');
   if (positionals.length === 0) throw usageError('inspect needs at least one IMAGE');
   const config = loadConfig(values.config);

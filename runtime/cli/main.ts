@@ -4,13 +4,13 @@
  */
 import { isLinesightError } from '../errors.ts';
 import { EXIT } from './exit-codes.ts';
-import { runCommand } from './run.ts';
-import { validateCommand } from './validate.ts';
-import { inspectCommand } from './inspect.ts';
-import { measureCommand } from './measure.ts';
-import { calibrateCommand } from './calibrate.ts';
-import { trainCommand } from './train.ts';
-import { evalCommand } from './eval.ts';
+import { runCommand, HELP as RunHelp } from './run.ts';
+import { validateCommand, HELP as ValidateHelp } from './validate.ts';
+import { inspectCommand, HELP as InspectHelp } from './inspect.ts';
+import { measureCommand, HELP as MeasureHelp } from './measure.ts';
+import { calibrateCommand, HELP as CalibrateHelp } from './calibrate.ts';
+import { trainCommand, HELP as TrainHelp } from './train.ts';
+import { evalCommand, HELP as EvalHelp } from './eval.ts';
 
 const USAGE = `linesight — line-side vision inspection runtime
 
@@ -32,14 +32,15 @@ Usage:
 Exit codes: 0 ok, 1 failure, 2 usage/config error, 3 model refused, 4 NOK part (inspect, measure), 5 unreadable image,
 6 no hole found (measure)`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  run: runCommand,
-  validate: validateCommand,
-  inspect: inspectCommand,
-  measure: measureCommand,
-  calibrate: calibrateCommand,
-  train: trainCommand,
-  eval: evalCommand,
+/** Each command with its help text; `--help`/`-h` anywhere after a command prints that text (exit 0). */
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  run: { run: runCommand, help: RunHelp },
+  validate: { run: validateCommand, help: ValidateHelp },
+  inspect: { run: inspectCommand, help: InspectHelp },
+  measure: { run: measureCommand, help: MeasureHelp },
+  calibrate: { run: calibrateCommand, help: CalibrateHelp },
+  train: { run: trainCommand, help: TrainHelp },
+  eval: { run: evalCommand, help: EvalHelp },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -53,8 +54,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`linesight: unknown command '${command}'\n\n${USAGE}\n`);
     return EXIT.USAGE;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${handler.help}\n`);
+    return EXIT.OK;
+  }
   try {
-    return await handler(rest);
+    return await handler.run(rest);
   } catch (err) {
     return reportFatal(err);
   }

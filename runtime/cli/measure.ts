@@ -14,7 +14,7 @@ import { HoleMeasurement, HoleMeasurer } from '../metrology/measure-hole.ts';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
-const HELP = `linesight measure holes IMAGE... --mm-per-px S [--calibration FILE] [--nominal-mm D]
+export const HELP = `linesight measure holes IMAGE... --mm-per-px S [--calibration FILE] [--nominal-mm D]
                        [--fit CLASS | --tol-mm T] [--polarity dark|bright] [--countersink-deg A] [--upr N] [--json]
 
 Finds every hole in each image and measures it: centre, diameter, roundness (peak-to-valley from the
@@ -31,9 +31,9 @@ any hole (its JSON has "holes": [] and a "message"), 2 usage.`;
 
 export async function measureCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === '--help' || sub === '-h' || sub === undefined) {
+  if (sub === undefined) {
     process.stdout.write(`${HELP}\n`);
-    return sub === undefined ? EXIT.USAGE : EXIT.OK;
+    return EXIT.USAGE;
   }
   if (sub !== 'holes') throw usageError(`measure: unknown subject '${sub}' (measure holes IMAGE...)`);
   const { values, positionals } = parseCommandArgs(
@@ -48,14 +48,9 @@ export async function measureCommand(argv: string[]): Promise<number> {
       'countersink-deg': { type: 'string' },
       upr: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     true,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT.OK;
-  }
   if (positionals.length === 0) throw usageError('measure holes needs at least one IMAGE');
   const scale = optNumber(values['mm-per-px'], '--mm-per-px');
   const nominal = optNumber(values['nominal-mm'], '--nominal-mm');

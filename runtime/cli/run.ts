@@ -5,7 +5,7 @@ import type { Station } from '../pipeline/station.ts';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
-const HELP = `linesight run --config FILE [--quiet] [--status-every SECONDS]
+export const HELP = `linesight run --config FILE [--quiet] [--status-every SECONDS]
 
 Runs the line until Ctrl-C/SIGTERM, or until every station has stopped by itself (finite source, maxParts).
 Prints one line per part on stdout (sequence, station, verdict, latency, reasons) unless --quiet; structured
@@ -19,14 +19,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       quiet: { type: 'boolean', short: 'q' },
       'status-every': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     false,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT.OK;
-  }
   if (!values.config) throw usageError('run needs --config FILE');
   const config = loadConfig(values.config);
   const log = createRootLogger(config.logLevel).child({ line: config.line });

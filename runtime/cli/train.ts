@@ -7,7 +7,7 @@ import { listImages, trainAnomaly, type TrainMode } from '../../models/train/pad
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
-const HELP = `linesight train anomaly --good DIR [--bad DIR] --out DIR [--size N] [--mode fixtured|texture|auto]
+export const HELP = `linesight train anomaly --good DIR [--bad DIR] --out DIR [--size N] [--mode fixtured|texture|auto]
                          [--name NAME] [--threads N] [--topk K]
 
 Fits a PaDiM-style model (fixed multi-scale filter bank → Gaussian statistics → Mahalanobis anomaly map) from
@@ -21,9 +21,9 @@ normalisation (stationary textures); auto (default) decides from how well the go
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
-  if (what === '--help' || what === '-h' || what === undefined) {
+  if (what === undefined) {
     process.stdout.write(`${HELP}\n`);
-    return what === undefined ? EXIT.USAGE : EXIT.OK;
+    return EXIT.USAGE;
   }
   if (what !== 'anomaly') throw usageError(`train: unknown model kind '${what}' (only 'anomaly')`);
   const { values } = parseCommandArgs(
@@ -37,14 +37,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
       name: { type: 'string' },
       threads: { type: 'string' },
       topk: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     false,
   );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT.OK;
-  }
   if (!values.good || !values.out) throw usageError('train anomaly needs --good DIR and --out DIR');
   for (const d of [values.good, values.bad]) if (d && !existsSync(d)) throw usageError(`no such folder: ${d}`);
   const n = listImages(values.good).length;

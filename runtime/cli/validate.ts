@@ -5,17 +5,13 @@ import path from 'node:path';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
-const HELP = `linesight validate FILE...
+export const HELP = `linesight validate FILE...
 
 Checks each line YAML against the schema (unknown keys are errors) and that every model.yaml it names parses.
 Prints 'FILE: ok' or each problem as 'FILE:LINE key.path: message'. Exit 0 if all are valid, 2 otherwise.`;
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT.OK;
-  }
+  const { values, positionals } = parseCommandArgs(argv, {}, true);
   if (positionals.length === 0) throw usageError('validate needs at least one FILE');
   let worst: number = EXIT.OK;
   for (const file of positionals) {

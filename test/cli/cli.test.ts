@@ -74,7 +74,7 @@ describe('linesight CLI', () => {
   });
 
   it('prints help and exits 0 for --help, 2 for an unknown command', async () => {
-    for (const cmd of ['run', 'validate', 'inspect']) {
+    for (const cmd of ['run', 'validate', 'inspect', 'measure', 'calibrate', 'train', 'eval']) {
       const { code, stdout } = await linesight(cmd, '--help');
       expect(code).toBe(0);
       expect(stdout).toContain(`linesight ${cmd}`);
