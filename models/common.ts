@@ -1,9 +1,6 @@
 /** Shared helpers for the model build scripts and tests: hashing, metrics, manifest I/O, ORT sessions. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { parse } from 'yaml';
-import { ModelManifestSchema, type ModelManifest } from '../runtime/inference/model-manifest.ts';
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -27,9 +24,8 @@ export async function runFloat(
   return out;
 }
 
-export function readManifest(path: string): ModelManifest {
-  return ModelManifestSchema.parse(parse(readFileSync(path, 'utf8')));
-}
+// The runtime's own reader: build scripts and tests validate manifests exactly as loading does.
+export { readManifest } from '../runtime/inference/onnx-model.ts';
 
 /** Float32 little-endian bytes of an array (golden input files). */
 export function f32le(data: Float32Array): Uint8Array {

@@ -31,19 +31,19 @@ export function aurocSplit(neg: Float32Array, pos: Float32Array): number {
  */
 export function aupro(neg: Float32Array, regions: readonly Float32Array[], maxFpr = 0.3, steps = 300): number {
   if (neg.length === 0 || regions.length === 0) return NaN;
-  const n = Float32Array.from(neg).sort().reverse();
+  const n = Float32Array.from(neg).sort(); // ascending, like the regions: one lowerBound serves both
   const rs = regions.map((r) => Float32Array.from(r).sort());
   let area = 0;
   let prevF = 0;
   // overlap at FPR 0: region pixels above every negative
   let prevP = 0;
-  for (const r of rs) prevP += (r.length - upperBound(r, n[0]!)) / r.length / rs.length;
+  for (const r of rs) prevP += (r.length - upperBound(r, n[n.length - 1]!)) / r.length / rs.length;
   for (let s = 1; s <= steps; s++) {
     const fTarget = (s / steps) * maxFpr;
     const idx = Math.min(n.length - 1, Math.max(0, Math.floor(fTarget * n.length) - 1));
-    const t = n[idx]!;
+    const t = n[n.length - 1 - idx]!; // the (idx+1)-th highest negative
     // FPR at threshold t (pixels ≥ t are positive)
-    const fpr = countGE(n, t, true) / n.length;
+    const fpr = (n.length - lowerBound(n, t)) / n.length;
     let pro = 0;
     for (const r of rs) pro += (r.length - lowerBound(r, t)) / r.length;
     pro /= rs.length;
@@ -54,18 +54,6 @@ export function aupro(neg: Float32Array, regions: readonly Float32Array[], maxFp
   }
   if (prevF < maxFpr) area += prevP * (maxFpr - prevF);
   return area / maxFpr;
-}
-
-/** Count of values ≥ t in an array sorted descending. */
-function countGE(desc: Float32Array, t: number, _desc: true): number {
-  let lo = 0;
-  let hi = desc.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (desc[mid]! >= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** First index with asc[i] > t in an ascending array. */
