@@ -1,5 +1,7 @@
 /** Shared helpers for the model build scripts and tests: hashing, metrics, manifest I/O, ORT sessions. */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 export function sha256(bytes: Uint8Array): string {
@@ -26,6 +28,16 @@ export async function runFloat(
 
 // The runtime's own reader: build scripts and tests validate manifests exactly as loading does.
 export { readManifest } from '../runtime/inference/onnx-model.ts';
+
+/**
+ * Writes a model folder's golden pair: the input tensor as raw float32 LE and the expected outputs as JSON
+ * (values rounded to float32, as the runtime reads them). OnnxModel.load checks the pair at every load.
+ */
+export function writeGoldenFiles(dir: string, input: Float32Array, outputs: Readonly<Record<string, ArrayLike<number>>>): void {
+  writeFileSync(join(dir, 'golden-input.f32'), f32le(input));
+  const json = Object.fromEntries(Object.entries(outputs).map(([name, v]) => [name, Array.from(v, (x) => Math.fround(x))]));
+  writeFileSync(join(dir, 'golden-output.json'), `${JSON.stringify(json)}\n`);
+}
 
 /** Float32 little-endian bytes of an array (golden input files). */
 export function f32le(data: Float32Array): Uint8Array {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { stringify } from 'yaml';
 import { ModelManifestSchema } from '../../runtime/inference/model-manifest.ts';
-import { binaryStats, createSession, f1OptimalThreshold, f32le, round, runFloat, sha256 } from '../common.ts';
+import { binaryStats, createSession, f1OptimalThreshold, round, runFloat, sha256, writeGoldenFiles } from '../common.ts';
 import { renderDrilledPlate, type PlateDefectKind, type PlateTruth } from '../synth/holes.ts';
 import { resizeBilinearMono8ToFloat } from '../synth/resize.ts';
 import { buildClassifierGraph, buildFeatureGraph, FEATURES_PER_HOLE, INPUT, LABELS, MEAN, OUTPUT, SIZE, STD, type LogisticHead } from './graph.ts';
@@ -169,8 +169,7 @@ export async function buildDrillingDefects(dir: string, log: (s: string) => void
   writeFileSync(join(dir, onnxName), bytes);
   const golden = plateInput({ seed: SEEDS.golden, defect: KINDS[2]! });
   const gOut = await runFloat(session, INPUT, golden.x, [1, 1, SIZE, SIZE]);
-  writeFileSync(join(dir, 'golden-input.f32'), f32le(golden.x));
-  writeFileSync(join(dir, 'golden-output.json'), JSON.stringify({ [OUTPUT]: Array.from(gOut[OUTPUT]!) }) + '\n');
+  writeGoldenFiles(dir, golden.x, { [OUTPUT]: gOut[OUTPUT]! });
   const hash = sha256(bytes);
   const manifest = {
     name: 'drilling-defects',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { stringify } from 'yaml';
 import { ModelManifestSchema } from '../../runtime/inference/model-manifest.ts';
-import { auroc, binaryStats, createSession, f1OptimalThreshold, f32le, round, runFloat, sha256 } from '../common.ts';
+import { auroc, binaryStats, createSession, f1OptimalThreshold, round, runFloat, sha256, writeGoldenFiles } from '../common.ts';
 import { renderSurface, SURFACE_DEFECTS, SURFACE_FAMILIES, type SurfaceDefectKind, type SurfaceFamily, type SurfaceTruth } from '../synth/surface.ts';
 import { resizeBilinearMono8ToFloat } from '../synth/resize.ts';
 import { fitTextureStats } from '../train/features.ts';
@@ -186,8 +186,7 @@ export async function buildSurfaceAnomaly(dir: string, log: (s: string) => void)
   writeFileSync(join(dir, onnxName), bytes);
   const golden = surfaceInput(surfacePart(SEEDS.testDefect.start, 1, true));
   const gOut = await runFloat(session, INPUT, golden.x, [1, 1, SIZE, SIZE]);
-  writeFileSync(join(dir, 'golden-input.f32'), f32le(golden.x));
-  writeFileSync(join(dir, 'golden-output.json'), JSON.stringify({ [MAP]: Array.from(gOut[MAP]!), [SCORE]: Array.from(gOut[SCORE]!) }) + '\n');
+  writeGoldenFiles(dir, golden.x, { [MAP]: gOut[MAP]!, [SCORE]: gOut[SCORE]! });
   const hash = sha256(bytes);
   const manifest = {
     name: 'surface-anomaly',

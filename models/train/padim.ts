@@ -17,7 +17,7 @@ import { Preprocessor } from '../../runtime/inference/preprocess.ts';
 import { AnomalyMapDecoder } from '../../runtime/inference/decoders/anomaly-map.ts';
 import { ModelManifestSchema, type AnomalyMapDecoderSpec } from '../../runtime/inference/model-manifest.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
-import { f1OptimalThreshold, f32le, sha256 } from '../common.ts';
+import { f1OptimalThreshold, sha256, writeGoldenFiles } from '../common.ts';
 import {
   FIXTURED_CHANNELS, FIXTURED_STRIDE, fitFixturedStats, fitTextureStats, fixturedFeatures, fixturedHead, TEXTURE_CHANNELS,
   textureEnergies, textureHead,
@@ -259,8 +259,7 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
   const goldenIn = cal[0]!;
   const goldenOut = await run(gSess, goldenIn, size, MAP);
   await gSess.release();
-  writeFileSync(path.join(o.out, 'golden-input.f32'), f32le(goldenIn));
-  writeFileSync(path.join(o.out, 'golden-output.json'), `${JSON.stringify({ [MAP]: Array.from(goldenOut, (v) => Math.fround(v)) })}\n`);
+  writeGoldenFiles(o.out, goldenIn, { [MAP]: goldenOut });
   const hash = sha256(bytes);
   const manifest = {
     name,

@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ModelManifestSchema } from '../../runtime/inference/model-manifest.ts';
-import { f1OptimalThreshold, f32le, round, sha256 } from '../common.ts';
+import { f1OptimalThreshold, round, sha256, writeGoldenFiles } from '../common.ts';
 import { HOLE_CROP_GENERATOR_VERSION, HOLE_DEFECTS } from '../synth/hole-defects.ts';
 import { SURFACE_FAMILIES, SURFACE_GENERATOR_VERSION, type SurfaceDefectKind, type SurfaceFamily } from '../synth/surface.ts';
 import { holeMetrics, loadStationModel, predictHoles, scoreSurfaces } from '../eval/runtime-path.ts';
@@ -30,11 +30,6 @@ export const SEG_EVAL = {
   heldOutFamily: { start: 6_100_000, count: 60, families: ['cfrp'] as SurfaceFamily[], defects: SEG_TRAIN_DEFECTS },
   unseenDefect: { start: 6_200_000, count: 60, families: SEG_TRAIN_FAMILIES, defects: ['crack'] as SurfaceDefectKind[] },
 } as const;
-
-function goldenFiles(dir: string, x: Float32Array, out: Record<string, Float32Array>): void {
-  writeFileSync(join(dir, 'golden-input.f32'), f32le(x));
-  writeFileSync(join(dir, 'golden-output.json'), `${JSON.stringify(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Array.from(v)])))}\n`);
-}
 
 async function packageHoles(src: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
@@ -62,7 +57,7 @@ async function packageHoles(src: string, dir: string): Promise<void> {
   // golden output from onnxruntime (single thread); written before loading, the load then checks it
   const { createSession, runFloat } = await import('../common.ts');
   const s = await createSession(onnx);
-  goldenFiles(dir, x, { logits: (await runFloat(s, 'image', x, [1, 1, 128, 128])).logits! });
+  writeGoldenFiles(dir, x, { logits: (await runFloat(s, 'image', x, [1, 1, 128, 128])).logits! });
   const model = await loadStationModel(dir);
   const test = holeMetrics(await predictHoles(model, HOLE_SEEDS.test.start, HOLE_SEEDS.test.count), HOLE_DEFECTS, thresholds);
   await model.close();
@@ -187,7 +182,7 @@ async function packageSegmenter(src: string, dir: string): Promise<void> {
   }
   const { createSession, runFloat } = await import('../common.ts');
   const s = await createSession(onnx);
-  goldenFiles(dir, x, { anomaly_map: (await runFloat(s, 'image', x, [1, 1, 256, 256])).anomaly_map! });
+  writeGoldenFiles(dir, x, { anomaly_map: (await runFloat(s, 'image', x, [1, 1, 256, 256])).anomaly_map! });
   const manifest = {
     name: 'surface-segmenter',
     version: '1.0.0',
