@@ -2,7 +2,7 @@ import path from 'node:path';
 import { LinesightError, isLinesightError } from '../errors.ts';
 import { loadConfig, loadStationMetrology, loadStationModels } from '../main.ts';
 import { readFrameFile } from '../frame/decode-image.ts';
-import { buildResult, emptyTimings, frameGeometry, inspectFrame } from '../pipeline/inspect-frame.ts';
+import { buildResult, emptyTimings, frameGeometry, inspectFrame, modelRefs } from '../pipeline/inspect-frame.ts';
 import { parseCommandArgs, usageError } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -31,6 +31,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     throw new LinesightError('LS_ERR_STATION_UNKNOWN', `no station '${values.station}' in ${values.config} (stations: ${config.stations.map((s) => s.name).join(', ')})`, { station: values.station });
   }
   const models = await loadStationModels(config, station);
+  const refs = modelRefs(models);
   const metrology = loadStationMetrology(config, station);
   const format = station.source.pixelFormat === 'RGB8' ? 'RGB8' : 'Mono8';
   let code: number = EXIT.OK;
@@ -55,7 +56,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       t.acquireMs = performance.now() - t0;
       const decision = await inspectFrame(models, slot, frameGeometry(station!, slot), t, metrology);
       t.totalMs = performance.now() - t0;
-      const { sequence: _unstored, ...result } = buildResult(config.line, station!, models, slot, decision, t);
+      const { sequence: _unstored, ...result } = buildResult(config.line, station!, refs, slot, decision, t);
       return { file, ...result };
     } catch (err) {
       if (!isLinesightError(err) || !['LS_ERR_FRAME_CORRUPT', 'LS_ERR_FRAME_SIZE'].includes(err.code)) throw err;

@@ -20,5 +20,5 @@
  *   slot released to the pool
  */
 export { Station, StationCounters, type ResultHandler } from './station.ts';
-export { inspectFrame, buildResult, frameGeometry, emptyTimings } from './inspect-frame.ts';
+export { inspectFrame, buildResult, frameGeometry, emptyTimings, modelRefs } from './inspect-frame.ts';
 export { FrameQueue } from './frame-queue.ts';

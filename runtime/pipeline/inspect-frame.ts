@@ -6,7 +6,7 @@ import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { StationModel } from '../inference/station-model.ts';
 import { decide, type Decision, type FrameGeometry } from '../decision/rules.ts';
 import type { StationConfig } from '../config/schema.ts';
-import type { InspectionResult, StageTimings } from '../results/result.ts';
+import type { InspectionResult, ModelRef, StageTimings } from '../results/result.ts';
 import type { MetrologyStage } from '../metrology/stage.ts';
 
 export function emptyTimings(): StageTimings {
@@ -44,7 +44,12 @@ export function frameGeometry(config: StationConfig, slot: FrameSlot): FrameGeom
   };
 }
 
-export function buildResult(line: string, config: StationConfig, models: readonly StationModel[], slot: FrameSlot, decision: Decision, t: StageTimings): InspectionResult {
+/** The traceability refs of a station's models, made once at boot and shared by every result it builds. */
+export function modelRefs(models: readonly StationModel[]): readonly ModelRef[] {
+  return Object.freeze(models.map((m) => Object.freeze({ name: m.name, sha256: m.onnx.sha256 })));
+}
+
+export function buildResult(line: string, config: StationConfig, models: readonly ModelRef[], slot: FrameSlot, decision: Decision, t: StageTimings): InspectionResult {
   return {
     sequence: 0,
     line,
@@ -56,7 +61,7 @@ export function buildResult(line: string, config: StationConfig, models: readonl
     reasons: decision.reasons,
     measurements: decision.measurements,
     defects: decision.defects,
-    models: models.map((m) => ({ name: m.name, sha256: m.onnx.sha256 })),
+    models,
     timings: t,
     capturedAt: new Date(slot.captureEpochMs).toISOString(),
     decidedAt: new Date().toISOString(),

@@ -18,7 +18,8 @@ import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { StationModel } from '../inference/station-model.ts';
 import { failedDecision, type Decision } from '../decision/rules.ts';
 import type { InspectionResult } from '../results/result.ts';
-import { buildResult, emptyTimings, frameGeometry, inspectFrame } from './inspect-frame.ts';
+import { buildResult, emptyTimings, frameGeometry, inspectFrame, modelRefs } from './inspect-frame.ts';
+import type { ModelRef } from '../results/result.ts';
 import { stageRecorders, type Stage, type LatencyRecorder } from '../timing/latency-recorder.ts';
 import { FrameQueue } from './frame-queue.ts';
 import type { MetrologyStage } from '../metrology/stage.ts';
@@ -56,6 +57,7 @@ export class Station {
   private readonly line: string;
   private readonly source: FrameSource;
   private readonly models: readonly StationModel[];
+  private readonly modelRefs: readonly ModelRef[];
   private readonly metrology: MetrologyStage | null;
   private readonly results: ResultHandler;
   private readonly log: Logger;
@@ -86,6 +88,7 @@ export class Station {
     this.line = args.line;
     this.source = args.source;
     this.models = args.models;
+    this.modelRefs = modelRefs(args.models);
     this.metrology = args.metrology ?? null;
     this.results = args.results;
     this.log = args.log;
@@ -254,7 +257,7 @@ export class Station {
     }
     const decidedAt = performance.now();
     t.totalMs = decidedAt - slot.triggerMs;
-    const result = buildResult(this.line, this.config, this.models, slot, decision, t);
+    const result = buildResult(this.line, this.config, this.modelRefs, slot, decision, t);
     this.results.handle(result);
     this.latency.store.record(performance.now() - decidedAt);
     this.account(result);
