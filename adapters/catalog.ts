@@ -1,12 +1,12 @@
 /**
- * Every adapter Linesight ships. Only the composition root (runtime/main.ts), the schema build script and
+ * Every adapter Linesight ships. Only the composition root (cli/boot.ts), the schema build script and
  * tests import this file; the rest of runtime/ sees adapters through the registry.
  */
-import syntheticSource from './sources/synthetic.ts';
-import folderSource from './sources/folder.ts';
-import logSink from './sinks/log.ts';
-import modbusSink from './sinks/modbus.ts';
-import modbusServerSink from './sinks/modbus-server.ts';
-import opcuaSink from './sinks/opcua.ts';
+import syntheticSource from './source/synthetic/index.ts';
+import folderSource from './source/folder/index.ts';
+import logSink from './sink/log/index.ts';
+import modbusSink from './sink/modbus/index.ts';
+import modbusServerSink from './sink/modbus-server/index.ts';
+import opcuaSink from './sink/opcua/index.ts';
 
 export const ADAPTERS = [syntheticSource, folderSource, logSink, modbusSink, modbusServerSink, opcuaSink] as const;

@@ -1,6 +1,6 @@
 /**
  * Accuracy and speed of the hole metrology and the calibrations, on rendered images with exact ground truth
- * (models/synth/hole-metrology.ts, calibration/synth-charuco.ts). Not a test: it prints tables for the README.
+ * (sim/scenes/hole-metrology.ts, sim/scenes/charuco-views.ts). Not a test: it prints tables for the README.
  *
  *   1. Ø2 mm holes at 10 µm/px (Ø200 px), sweeping noise, blur and illumination: diameter bias and RMS error,
  *      centre RMS error, roundness error, over 30 renders with random sub-pixel centres and diameters; then
@@ -10,10 +10,10 @@
  *      scale from a dot grid.
  *   4. Time per hole.
  */
-import { renderMetrologyHole, renderDotGrid, type MetrologyHoleOptions } from '../models/synth/hole-metrology.ts';
-import { renderDrilledPlate, DEFAULT_HOLE_PATTERN, PLATE_DEFECTS } from '../models/synth/holes.ts';
-import { Prng } from '../models/synth/prng.ts';
-import { PixelToMm, readCalibration } from '../calibration/model.ts';
+import { renderMetrologyHole, renderDotGrid, type MetrologyHoleOptions } from '../sim/scenes/hole-metrology.ts';
+import { renderDrilledPlate, DEFAULT_HOLE_PATTERN, PLATE_DEFECTS } from '../sim/scenes/holes.ts';
+import { Prng } from '../sim/scenes/prng.ts';
+import { PixelToMm, readCalibration } from '../runtime/metrology/calibration.ts';
 import { HoleLocator } from '../runtime/metrology/locate.ts';
 import { HoleMeasurement, HoleMeasurer } from '../runtime/metrology/measure-hole.ts';
 import { PartInspector } from '../runtime/metrology/part.ts';
@@ -138,7 +138,7 @@ process.stdout.write(table(`Repeatability: one Ø2.0061 hole re-rendered ${N}× 
       if (h.found && t.defect === null) { dE.push(h.m.diameterMm - t.diameterMm); cE.push(Math.hypot(h.m.centerMm[0] - t.centreMm[0], h.m.centerMm[1] - t.centreMm[1])); }
     });
   }
-  process.stdout.write(table('Demo plate (models/synth/holes.ts: Ø5 at 50 µm/px, wall glow, milled texture) through the drilling station spec (Ø5 ±0.05, position Ø0.15, roundness 0.03)',
+  process.stdout.write(table('Demo plate (sim/scenes/holes.ts: Ø5 at 50 µm/px, wall glow, milled texture) through the drilling station spec (Ø5 ±0.05, position Ø0.15, roundness 0.03)',
     ['holes', 'Ø bias µm', 'Ø RMS µm', 'Ø RMS px', 'centre RMS µm', 'centre RMS px'],
     [[dE.length, um(mean(dE)), um(rms(dE)), um(rms(dE)) / 50, um(rms(cE)), um(rms(cE)) / 50]]));
   process.stdout.write(table('Part verdicts from metrology alone (200 plates)', ['plate defect', 'parts', 'NOK by metrology'], Object.entries(verdict).map(([k, [n, nok]]) => [k, n, nok])));
@@ -183,7 +183,7 @@ process.stdout.write(table(`Repeatability: one Ø2.0061 hole re-rendered ${N}× 
 {
   const { loadOpenCv } = await import('../calibration/opencv.ts');
   const { parseBoard, detectViews, calibrateCharuco } = await import('../calibration/charuco.ts');
-  const { BoardTexture, posesCoveringField, renderCharucoView } = await import('../calibration/synth-charuco.ts');
+  const { BoardTexture, posesCoveringField, renderCharucoView } = await import('../sim/scenes/charuco-views.ts');
   const { cv } = await loadOpenCv();
   const board = parseBoard('charuco:11x8:15:11:5X5_100');
   const tex = new BoardTexture(cv, board, 8);

@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnnxModel } from '../runtime/inference/onnx-model.ts';
-import { exportParts } from '../models/synth/export.ts';
-import { trainAnomaly } from '../models/train/padim.ts';
+import { exportParts } from '../training/data/export.ts';
+import { trainAnomaly } from '../training/edge/padim.ts';
 import { machine, stats, table } from './lib.ts';
 
 const N = Number(process.env.BENCH_MODELS_N ?? 50);

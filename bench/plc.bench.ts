@@ -12,14 +12,14 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { SimulatedPlc } from '../adapters/plc/simulated-plc.ts';
-import modbusSink from '../adapters/sinks/modbus.ts';
-import opcuaSink from '../adapters/sinks/opcua.ts';
+import { SimulatedPlc } from '../sim/plc/simulated-plc.ts';
+import modbusSink from '../adapters/sink/modbus/index.ts';
+import opcuaSink from '../adapters/sink/opcua/index.ts';
 import type { ResultSink } from '../runtime/adapter.ts';
 import { ResultRouter } from '../runtime/results/router.ts';
 import { ResultStore } from '../runtime/store/sqlite-store.ts';
-import { makeResult } from '../test/store/make-result.ts';
-import { OpcUaTestPlc } from '../test/plc/opcua-plc.ts';
+import { makeResult } from '../test/fakes/make-result.ts';
+import { OpcUaTestPlc } from '../test/fakes/opcua-plc.ts';
 import { machine, stats, table } from './lib.ts';
 
 const N_MODBUS = Number(process.env.BENCH_PLC_N ?? 3000);

@@ -6,7 +6,7 @@
 import sharp from 'sharp';
 import { Preprocessor } from '../runtime/inference/preprocess.ts';
 import { FrameSlot } from '../runtime/frame/frame-slot.ts';
-import { Prng } from '../models/synth/prng.ts';
+import { Prng } from '../sim/scenes/prng.ts';
 import { gcNow, machine, stats, table } from './lib.ts';
 
 const N = Number(process.env.BENCH_PREPROCESS_N ?? 300);

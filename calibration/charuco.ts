@@ -8,7 +8,7 @@
  */
 import { LinesightError } from '../runtime/errors.ts';
 import type { CV } from './opencv.ts';
-import { undistortPixel, type PinholeCalibration } from './model.ts';
+import { undistortPixel, type PinholeCalibration } from '../runtime/metrology/calibration.ts';
 import type { GrayImage } from './telecentric.ts';
 
 export interface BoardSpec {

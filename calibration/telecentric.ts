@@ -11,7 +11,7 @@
 import { LinesightError } from '../runtime/errors.ts';
 import { HoleLocator } from '../runtime/metrology/locate.ts';
 import { HoleMeasurement, HoleMeasurer } from '../runtime/metrology/measure-hole.ts';
-import { PixelToMm, type TelecentricCalibration } from './model.ts';
+import { PixelToMm, type TelecentricCalibration } from '../runtime/metrology/calibration.ts';
 
 export type TelecentricTarget =
   | { kind: 'dots'; cols: number; rows: number; pitchMm: number }

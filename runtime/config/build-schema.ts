@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
-import { lineSchema } from '../main.ts';
+import { lineSchema } from '../../cli/boot.ts';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../../configs/linesight.schema.json', import.meta.url));
 

@@ -6,7 +6,7 @@
  * allocates nothing per frame. bench/preprocess.bench.ts measures both.
  *
  * Sampling uses half-pixel centres (src = (dst + 0.5)·scale − 0.5), as OpenCV INTER_LINEAR and ONNX Resize
- * 'half_pixel' do, so models calibrated with models/synth/resize.ts see identical inputs.
+ * 'half_pixel' do, so models calibrated with sim/scenes/resize.ts see identical inputs.
  */
 import { channelsOf, type FrameSlot, type PixelFormat } from '../frame/frame-slot.ts';
 import { LinesightError } from '../errors.ts';

@@ -9,7 +9,7 @@
  *
  * Everything lives in buffers sized at construction; `measure` fills a reusable HoleMeasurement.
  */
-import type { PixelToMm } from '../../calibration/model.ts';
+import type { PixelToMm } from './calibration.ts';
 import { Circle, compact, fitCircleLM, fitHyper, ransacCircle } from './circle-fit.ts';
 import { Ellipse, fitEllipse } from './ellipse-fit.ts';
 import { RAY_STEP, RayScanner } from './radial-edges.ts';

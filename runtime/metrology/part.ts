@@ -3,7 +3,7 @@
  * the datum), measure each matched hole and judge it. One PartInspector per station, built at boot; its
  * buffers and per-hole result objects are reused frame after frame.
  */
-import type { PixelToMm } from '../../calibration/model.ts';
+import type { PixelToMm } from './calibration.ts';
 import { LinesightError } from '../errors.ts';
 import { checkSize, explicitLimits, holeLimits, type SizeLimits } from './iso286.ts';
 import { HoleLocator } from './locate.ts';

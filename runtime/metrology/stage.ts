@@ -4,7 +4,7 @@
  * station's `metrology` section; measurement keys are built here, not per frame.
  */
 import path from 'node:path';
-import { PixelToMm, readCalibration } from '../../calibration/model.ts';
+import { PixelToMm, readCalibration } from './calibration.ts';
 import type { Decision } from '../decision/rules.ts';
 import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { Defect, Reason } from '../results/result.ts';

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { cornerObjectPoint, homographyDlt, parseBoard } from '../../calibration/charuco.ts';
-import { readCalibration } from '../../calibration/model.ts';
-import { TEST_BOARD, TEST_CAMERA } from './fixtures/render-charuco-views.ts';
+import { readCalibration } from '../../runtime/metrology/calibration.ts';
+import { TEST_BOARD, TEST_CAMERA } from '../fakes/render-charuco-views.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -14,7 +14,7 @@ const run = promisify(execFile);
 describe('linesight calibrate camera (ChArUco, rendered views with known intrinsics)', () => {
   it('recovers fx, fy and k1, reprojects well under a pixel and rejects the view taken through another lens', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ls-charuco-'));
-    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/calibration/fixtures/render-charuco-views.ts'), dir], { cwd: ROOT });
+    await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/fakes/render-charuco-views.ts'), dir], { cwd: ROOT });
     const out = path.join(dir, 'camera.yaml');
     const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin/linesight.js'), 'calibrate', 'camera', '--images', dir, '--board', TEST_BOARD, '--out', out], { cwd: ROOT });
     expect(stdout).toMatch(/reprojection RMS [0-9.]+ px over 8 views \(1 rejected\)/);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renderSurface } from '../../models/synth/surface.ts';
+import { renderSurface } from '../../sim/scenes/surface.ts';
 import { linesight, ROOT } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-cli-'));

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renderDotGrid } from '../../models/synth/hole-metrology.ts';
-import { renderDrilledPlate } from '../../models/synth/holes.ts';
+import { renderDotGrid } from '../../sim/scenes/hole-metrology.ts';
+import { renderDrilledPlate } from '../../sim/scenes/holes.ts';
 import { linesight } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-measure-'));

@@ -4,7 +4,7 @@
  */
 import type { FrameSource } from '../../runtime/adapter.ts';
 import type { FrameSlot } from '../../runtime/frame/frame-slot.ts';
-import { renderSurface } from '../../models/synth/surface.ts';
+import { renderSurface } from '../../sim/scenes/surface.ts';
 
 export class ReplaySource implements FrameSource {
   readonly type = 'replay';

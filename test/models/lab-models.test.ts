@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { auroc, createSession, readManifest, runFloat, sha256 } from '../../models/common.ts';
-import { holeMetrics, loadStationModel, predictHoles, scoreSurfaces } from '../../models/eval/runtime-path.ts';
-import { renderHoleCrop, HOLE_DEFECTS } from '../../models/synth/hole-defects.ts';
-import { renderSurface } from '../../models/synth/surface.ts';
-import { segPart } from '../../models/training/gen-surface.ts';
-import { SEG_EVAL, segParts } from '../../models/training/package.ts';
+import { auroc, createSession, readManifest, runFloat, sha256 } from '../../training/common.ts';
+import { holeMetrics, loadStationModel, predictHoles, scoreSurfaces } from '../../training/eval/runtime-path.ts';
+import { renderHoleCrop, HOLE_DEFECTS } from '../../sim/scenes/hole-defects.ts';
+import { renderSurface } from '../../sim/scenes/surface.ts';
+import { segPart } from '../../training/lab/gen-surface.ts';
+import { SEG_EVAL, segParts } from '../../training/lab/package.ts';
 
 const modelsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 

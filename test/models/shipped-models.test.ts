@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { auroc, createSession, readF32le, readManifest, runFloat, sha256 } from '../../models/common.ts';
-import { LABEL_OF, platePart, plateInput, evaluatePlates } from '../../models/drilling-defects/build.ts';
-import { surfacePart, surfaceInput } from '../../models/surface-anomaly/build.ts';
+import { auroc, createSession, readF32le, readManifest, runFloat, sha256 } from '../../training/common.ts';
+import { LABEL_OF, platePart, plateInput, evaluatePlates } from '../../training/demo/drilling-defects/build.ts';
+import { surfacePart, surfaceInput } from '../../training/demo/surface-anomaly/build.ts';
 import type { ModelManifest } from '../../runtime/inference/model-manifest.ts';
 
 const modelsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');

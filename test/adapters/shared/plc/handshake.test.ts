@@ -1,0 +1,218 @@
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import {
+  CONTROL_BIT, DEFAULT_HANDSHAKE, HANDSHAKE_ERROR, PlcHandshake, STATUS_BIT,
+  type HandshakeOptions, type PresentedResult,
+} from '../../../../adapters/shared/plc/handshake.ts';
+import type { InspectionResult } from '../../../../runtime/results/result.ts';
+import { makeResult } from '../../../fakes/make-result.ts';
+
+const EN = 1 << CONTROL_BIT.triggerEnable;
+const TRIG = 1 << CONTROL_BIT.trigger;
+const ACK = 1 << CONTROL_BIT.resultsAck;
+const PART = 1 << CONTROL_BIT.setPartId;
+const CLEAR = 1 << CONTROL_BIT.clearError;
+
+/** A transport that records what the PLC would see, in order. */
+function setup(over: Partial<HandshakeOptions> = {}) {
+  const events: string[] = [];
+  let partId = '';
+  const triggers: (string | null)[] = [];
+  let seq = 0;
+  const hs = new PlcHandshake({ ...DEFAULT_HANDSHAKE, ackTimeoutMs: 0, inspectionTimeoutMs: 0, ...over }, {
+    writeResult: (p: PresentedResult) => {
+      // Data goes out while Results Valid is still low.
+      events.push(`data ${p.result.sequence} rv=${flag(hs, 'resultsValid')}`);
+    },
+    publish: () => {},
+    readPartId: () => partId,
+  });
+  hs.triggerTarget = (p) => triggers.push(p);
+  const inspect = (verdict: 'OK' | 'NOK' = 'OK'): InspectionResult => {
+    const r = makeResult({ verdict, partId: triggers.at(-1) ?? null });
+    r.sequence = ++seq;
+    hs.inspectionDone(r);
+    return r;
+  };
+  return { hs, events, triggers, inspect, setPartId: (p: string) => (partId = p) };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+function flag(hs: PlcHandshake, name: keyof typeof STATUS_BIT): 0 | 1 {
+  return hs.status(name) ? 1 : 0;
+}
+
+describe('PlcHandshake', () => {
+  it('runs trigger → ack/busy → data → results valid + toggle → PLC ack → next result once ack is low', async () => {
+    const { hs, events, triggers, inspect, setPartId } = setup();
+    hs.setControl(EN);
+    expect(flag(hs, 'triggerReady')).toBe(1);
+    setPartId('SN-0001');
+    hs.setControl(EN | PART);
+    expect(flag(hs, 'setPartIdAck')).toBe(1);
+    hs.setControl(EN | TRIG);
+    expect(triggers).toEqual(['SN-0001']);
+    expect(hs.acquisitionId).toBe(1);
+    expect([flag(hs, 'triggerAck'), flag(hs, 'busy'), flag(hs, 'triggerReady'), flag(hs, 'setPartIdAck')]).toEqual([1, 1, 0, 0]);
+    hs.setControl(EN);
+    expect(flag(hs, 'triggerAck')).toBe(0);
+
+    const r1 = inspect('NOK');
+    expect(flag(hs, 'busy')).toBe(0);
+    let released1 = false;
+    const p1 = hs.present(r1).then(() => (released1 = true));
+    await tick();
+    expect(events).toEqual(['data 1 rv=0']);
+    expect([flag(hs, 'resultsValid'), flag(hs, 'inspectionCompleted'), flag(hs, 'resultNok')]).toEqual([1, 1, 1]);
+    expect(hs.shown?.acquisitionId).toBe(1);
+
+    // A second part while the first waits for its ack: accepted (buffer depth 8), its result queues.
+    hs.setControl(EN | TRIG);
+    hs.setControl(EN);
+    const r2 = inspect('OK');
+    let released2 = false;
+    const p2 = hs.present(r2).then(() => (released2 = true));
+    await tick();
+    expect(released1).toBe(false);
+    expect(hs.waiting).toBe(2);
+
+    hs.setControl(EN | ACK);
+    await p1;
+    expect(flag(hs, 'resultsValid')).toBe(0);
+    await tick();
+    expect(events).toEqual(['data 1 rv=0']); // r2 waits until the PLC drops Ack
+    hs.setControl(EN);
+    await tick();
+    expect(events).toEqual(['data 1 rv=0', 'data 2 rv=0']);
+    expect([flag(hs, 'resultsValid'), flag(hs, 'inspectionCompleted'), flag(hs, 'resultOk')]).toEqual([1, 0, 1]);
+    expect(hs.shown?.acquisitionId).toBe(2);
+    hs.setControl(EN | ACK);
+    await p2;
+    expect(released2).toBe(true);
+    expect(hs.counters).toMatchObject({ accepted: 2, missed: 0, pass: 1, fail: 1, presented: 2, acked: 2 });
+    expect(hs.waiting).toBe(0);
+  });
+
+  it('counts triggers while disabled, busy or with a full buffer as missed and sets Missed Trigger until the next accepted one', async () => {
+    const { hs, triggers, inspect } = setup({ bufferDepth: 2 });
+    const missed: string[] = [];
+    hs.on('missed', (why) => missed.push(why));
+    const pulse = (base: number) => {
+      hs.setControl(base | TRIG);
+      hs.setControl(base);
+    };
+    pulse(0); // Trigger Enable low
+    hs.setControl(EN);
+    pulse(EN); // accepted: busy now
+    pulse(EN); // busy
+    const r1 = inspect();
+    pulse(EN); // accepted
+    const r2 = inspect();
+    expect(hs.waiting).toBe(2);
+    pulse(EN); // buffer full: r1 and r2 wait for the PLC
+    expect(flag(hs, 'bufferFull')).toBe(1);
+    expect(flag(hs, 'missedTrigger')).toBe(1);
+    expect(missed).toEqual(['disabled', 'busy', 'buffer-full']);
+    expect(hs.counters).toMatchObject({ accepted: 2, missed: 3, missedDisabled: 1, missedBusy: 1, missedBufferFull: 1 });
+    expect(hs.counters.accepted + hs.counters.missed).toBe(5); // every edge accounted for
+
+    const p1 = hs.present(r1);
+    await tick();
+    hs.setControl(EN | ACK);
+    await p1;
+    hs.setControl(EN);
+    pulse(EN); // room again
+    expect(flag(hs, 'missedTrigger')).toBe(0);
+    expect(triggers.length).toBe(3);
+    void hs.present(r2);
+  });
+
+  it('ack timeout with hold keeps the result shown and raises error 1 until the PLC acknowledges', async () => {
+    const { hs, inspect } = setup({ ackTimeoutMs: 20, onAckTimeout: 'hold' });
+    hs.setControl(EN);
+    const r1 = inspect();
+    let released = false;
+    const p = hs.present(r1).then(() => (released = true));
+    await once(hs, 'ackTimeout');
+    expect(hs.errorCode).toBe(HANDSHAKE_ERROR.ackTimeout);
+    expect([flag(hs, 'error'), flag(hs, 'resultsValid')]).toEqual([1, 1]);
+    expect(released).toBe(false);
+    hs.setControl(EN | ACK);
+    await p;
+    expect(hs.errorCode).toBe(0);
+    expect(hs.counters).toMatchObject({ ackTimeouts: 1, acked: 1, unacknowledged: 0 });
+  });
+
+  it('ack timeout with release drops Results Valid, counts the result unacknowledged and shows the next', async () => {
+    const { hs, events, inspect } = setup({ ackTimeoutMs: 20, onAckTimeout: 'release' });
+    hs.setControl(EN);
+    const r1 = inspect();
+    const r2 = inspect();
+    await hs.present(r1); // released by the timeout
+    expect(flag(hs, 'resultsValid')).toBe(0);
+    expect(hs.counters.unacknowledged).toBe(1);
+    const p2 = hs.present(r2);
+    await tick();
+    expect(events).toEqual(['data 1 rv=0', 'data 2 rv=0']);
+    hs.setControl(EN | ACK);
+    await p2;
+    expect(hs.errorCode).toBe(0); // a later ack clears the ack-timeout error
+  });
+
+  it('an inspection timeout clears Busy and sets error 2; Clear Error resets it', async () => {
+    const { hs } = setup({ inspectionTimeoutMs: 20 });
+    hs.setControl(EN);
+    hs.setControl(EN | TRIG);
+    expect(flag(hs, 'busy')).toBe(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(flag(hs, 'busy')).toBe(0);
+    expect(hs.errorCode).toBe(HANDSHAKE_ERROR.inspectionTimeout);
+    expect(hs.counters.inspectionTimeouts).toBe(1);
+    hs.setControl(EN | CLEAR);
+    expect(hs.errorCode).toBe(0);
+  });
+
+  it('without requireAck shows each result at once and toggles Inspection Completed per result', async () => {
+    const { hs, inspect } = setup({ requireAck: false });
+    const toggles: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await hs.present(inspect());
+      toggles.push(flag(hs, 'inspectionCompleted'));
+    }
+    expect(toggles).toEqual([1, 0, 1]);
+    expect(hs.shown?.result.sequence).toBe(3);
+    expect(hs.waiting).toBe(0);
+  });
+
+  it('offering the shown result again (a retry) does not toggle twice; interrupt rejects a waiting delivery', async () => {
+    const { hs, events, inspect } = setup();
+    const r1 = inspect();
+    const a = hs.present(r1);
+    const b = hs.present(r1);
+    await tick();
+    expect(events).toEqual(['data 1 rv=0']);
+    expect(hs.counters.presented).toBe(1);
+    hs.interrupt();
+    await expect(a).rejects.toThrow(/LS_ERR_SINK_DELIVERY_FAILED/);
+    await expect(b).rejects.toThrow(/LS_ERR_SINK_DELIVERY_FAILED/);
+  });
+
+  it('takes a Trigger already high on a fresh link as a level, not an edge', () => {
+    const { hs, triggers } = setup();
+    hs.setControl(EN | TRIG, true);
+    expect(triggers).toEqual([]);
+    hs.setControl(EN);
+    hs.setControl(EN | TRIG);
+    expect(triggers).toEqual([null]);
+  });
+
+  it('counts PLC triggers as missed when the station is not triggered by this handshake', () => {
+    const { hs } = setup();
+    hs.triggerTarget = null;
+    hs.setControl(EN);
+    hs.setControl(EN | TRIG);
+    expect(hs.counters).toMatchObject({ accepted: 0, missed: 1, missedDisabled: 1 });
+    expect(flag(hs, 'triggerReady')).toBe(0);
+  });
+});

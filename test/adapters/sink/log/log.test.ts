@@ -1,0 +1,36 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import logAdapter from '../../../../adapters/sink/log/index.ts';
+import { makeResult } from '../../../fakes/make-result.ts';
+
+describe('log sink', () => {
+  it('writes one structured line per result through the station logger', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const log = pino({ level: 'info' }, stream);
+    const options = logAdapter.schema.parse({ type: 'log' });
+    const sink = logAdapter.create(options, { log, configDir: '.', line: 'line-1', station: 'st-10' });
+    expect(sink.durable).toBe(false);
+
+    const nok = makeResult({ verdict: 'NOK', partId: 'P-77' });
+    nok.sequence = 12;
+    await sink.deliver(nok);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      sink: 'log', sequence: 12, station: 'st-10', partId: 'P-77', verdict: 'NOK', reasons: ['SCRATCH'],
+      totalMs: nok.timings.totalMs, msg: 'inspection result',
+    });
+  });
+
+  it('rejects unknown options', () => {
+    expect(logAdapter.schema.safeParse({ type: 'log', colour: true }).success).toBe(false);
+  });
+});

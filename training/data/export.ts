@@ -1,0 +1,146 @@
+/**
+ * Writes generated parts as image files with their ground truth, for `linesight train` / `linesight eval`
+ * and for people who want to look at them:
+ *
+ *   npx tsx training/data/export.ts --kind surface|holes|hole-crops --count N --seed S --out DIR
+ *       [--defect-rate r] [--size PX] [--family brushed|cast|painted|cfrp] [--defects scratch,dent,...]
+ *       [--nuisances basic|extended]
+ *
+ * Part i uses seed S+i. Layout: DIR/good/<stem>.png, DIR/bad/<stem>.png, each with <stem>.json next to it
+ * ({seed, kind, label, defects: [{kind, bboxPx}], params, options, generatorVersion}); DIR/masks/<stem>.png
+ * (0/255) for every defective part that has a pixel mask. Whether part i is defective, and which defect it
+ * gets, is drawn from its seed (the same rule as the synthetic camera), so an export is reproducible.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { Prng } from '../../sim/scenes/prng.ts';
+import {
+  renderSurface, SURFACE_DEFECTS_ALL, SURFACE_FAMILIES, SURFACE_GENERATOR_VERSION, type SurfaceDefectKind, type SurfaceFamily,
+} from '../../sim/scenes/surface.ts';
+import { PLATE_DEFECTS, renderDrilledPlate, type PlateDefectKind } from '../../sim/scenes/holes.ts';
+import { HOLE_CROP_GENERATOR_VERSION, HOLE_DEFECTS, holeCropMaterialForSeed, renderHoleCrop, type HoleDefectKind } from '../../sim/scenes/hole-defects.ts';
+
+export type ExportKind = 'surface' | 'holes' | 'hole-crops';
+
+export interface ExportOptions {
+  kind: ExportKind;
+  count: number;
+  seed: number;
+  out: string;
+  defectRate: number;
+  size?: number;
+  family?: SurfaceFamily;
+  /** Defect kinds to draw from (default: all the generator has). */
+  defects?: readonly string[];
+  nuisances?: 'basic' | 'extended';
+}
+
+export interface ExportedPart {
+  stem: string;
+  file: string;
+  mask: string | null;
+  defective: boolean;
+}
+
+export async function writePng(file: string, data: Uint8Array, width: number, height: number): Promise<void> {
+  await sharp(data.subarray(0, width * height), { raw: { width, height, channels: 1 } }).png({ compressionLevel: 6 }).toFile(file);
+}
+
+export async function exportParts(o: ExportOptions, onPart?: (i: number) => void): Promise<ExportedPart[]> {
+  for (const d of ['good', 'bad', 'masks']) mkdirSync(join(o.out, d), { recursive: true });
+  const size = o.size ?? (o.kind === 'hole-crops' ? 128 : 512);
+  const buf = new Uint8Array(size * size);
+  const parts: ExportedPart[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const seed = o.seed + i;
+    const pick = new Prng(seed ^ 0x5eed);
+    const defective = pick.next() < o.defectRate;
+    const stem = `${o.kind}-${seed}`;
+    let truth: { defects: unknown; params: Record<string, unknown>; mask?: Uint8Array };
+    let version: number;
+    let options: Record<string, unknown>;
+    if (o.kind === 'surface') {
+      const kinds = (o.defects ?? SURFACE_DEFECTS_ALL) as readonly SurfaceDefectKind[];
+      const defect = defective ? kinds[Math.floor(pick.next() * kinds.length)]! : null;
+      options = { seed, width: size, height: size, family: o.family, defect, nuisances: o.nuisances ?? 'basic' };
+      truth = renderSurface(options as unknown as Parameters<typeof renderSurface>[0], buf);
+      version = SURFACE_GENERATOR_VERSION;
+    } else if (o.kind === 'holes') {
+      const kinds = (o.defects ?? PLATE_DEFECTS) as readonly PlateDefectKind[];
+      const defect = defective ? kinds[Math.floor(pick.next() * kinds.length)]! : null;
+      // the default hole pattern spans a 25.6 mm field: keep it in view at any size
+      options = { seed, width: size, height: size, mmPerPx: 25.6 / size, defect };
+      truth = renderDrilledPlate(options as unknown as Parameters<typeof renderDrilledPlate>[0], buf);
+      version = 1;
+    } else {
+      // as the generator's own default: burr only on metal, delamination only on CFRP
+      const material = holeCropMaterialForSeed(seed);
+      const kinds = ((o.defects ?? HOLE_DEFECTS) as readonly HoleDefectKind[]).filter((k) => k !== (material === 'cfrp' ? 'burr' : 'delamination'));
+      const defects = defective && kinds.length ? [kinds[Math.floor(pick.next() * kinds.length)]!] : [];
+      options = { seed, size, defects, material };
+      const t = renderHoleCrop({ seed, size, defects, material }, buf);
+      truth = { defects: t.defects.map((kind) => ({ kind })), params: { ...t.params, fd: t.fd, centrePx: t.centrePx } };
+      version = HOLE_CROP_GENERATOR_VERSION;
+    }
+    const sub = defective ? 'bad' : 'good';
+    const file = join(o.out, sub, `${stem}.png`);
+    await writePng(file, buf, size, size);
+    let maskFile: string | null = null;
+    if (defective && truth.mask) {
+      maskFile = join(o.out, 'masks', `${stem}.png`);
+      await writePng(maskFile, truth.mask.map((v) => (v ? 255 : 0)), size, size);
+    }
+    const meta = { seed, kind: o.kind, label: defective ? 'defective' : 'good', defects: truth.defects, params: truth.params, options, generatorVersion: version };
+    writeFileSync(join(o.out, sub, `${stem}.json`), `${JSON.stringify(meta)}\n`);
+    parts.push({ stem, file, mask: maskFile, defective });
+    onPart?.(i);
+  }
+  return parts;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: {
+      kind: { type: 'string' },
+      count: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string' },
+      'defect-rate': { type: 'string', default: '0.5' },
+      size: { type: 'string' },
+      family: { type: 'string' },
+      defects: { type: 'string' },
+      nuisances: { type: 'string' },
+    },
+  });
+  const kind = values.kind as ExportKind;
+  if (!['surface', 'holes', 'hole-crops'].includes(kind) || !values.count || !values.out) {
+    process.stderr.write('usage: export.ts --kind surface|holes|hole-crops --count N --seed S --out DIR [--defect-rate r] [--size PX] [--family F] [--defects a,b] [--nuisances basic|extended]\n');
+    process.exit(2);
+  }
+  if (values.family && !SURFACE_FAMILIES.includes(values.family as SurfaceFamily)) {
+    process.stderr.write(`unknown family ${values.family}\n`);
+    process.exit(2);
+  }
+  const count = Number(values.count);
+  const t0 = performance.now();
+  const parts = await exportParts(
+    {
+      kind,
+      count,
+      seed: Number(values.seed),
+      out: values.out,
+      defectRate: Number(values['defect-rate']),
+      size: values.size ? Number(values.size) : undefined,
+      family: values.family as SurfaceFamily | undefined,
+      defects: values.defects ? values.defects.split(',') : undefined,
+      nuisances: values.nuisances as 'basic' | 'extended' | undefined,
+    },
+    (i) => {
+      if ((i + 1) % 10 === 0 || i + 1 === count) process.stderr.write(`\r${i + 1}/${count} parts`);
+    },
+  );
+  const bad = parts.filter((p) => p.defective).length;
+  process.stderr.write(`\nwrote ${parts.length - bad} good + ${bad} defective parts to ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+}
