@@ -5,7 +5,7 @@ export function percentile(samples: ArrayLike<number>, p: number): number {
   const sorted = Float64Array.from(samples).sort();
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
+  return sorted[rank]!;
 }
 
 export interface Stats {
@@ -17,7 +17,7 @@ export interface Stats {
 
 export function stats(samples: ArrayLike<number>): Stats {
   let sum = 0;
-  for (let i = 0; i < samples.length; i++) sum += samples[i];
+  for (let i = 0; i < samples.length; i++) sum += samples[i]!;
   return { n: samples.length, p50: percentile(samples, 50), p99: percentile(samples, 99), mean: sum / samples.length };
 }
 
@@ -41,8 +41,8 @@ export function gcNow(): void {
 export function table(title: string, header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
-  const line = (r: (string | number)[]) => `| ${r.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  return [`\n${title}`, line(cells[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+  const line = (r: (string | number)[]) => `| ${r.map((c, i) => String(c).padEnd(widths[i]!)).join(' | ')} |`;
+  return [`\n${title}`, line(cells[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
 }
 
 function fmt(v: number): string {

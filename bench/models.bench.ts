@@ -44,13 +44,22 @@ try {
   const trows: (string | number)[][] = [];
   await exportParts({ kind: 'surface', count: 50, seed: 900_000, out: join(dir, 'cast'), defectRate: 0, family: 'cast' });
   await exportParts({ kind: 'holes', count: 50, seed: 910_000, out: join(dir, 'plates'), defectRate: 0 });
-  for (const [label, sub, mode] of [['cast texture, 50 × 512²', 'cast', 'texture'], ['drilled plate, 50 × 512²', 'plates', 'fixtured']] as const) {
+  for (const [label, sub, mode] of [
+    ['cast texture, 50 × 512²', 'cast', 'texture'],
+    ['drilled plate, 50 × 512²', 'plates', 'fixtured'],
+  ] as const) {
     const t0 = performance.now();
     const r = await trainAnomaly({ good: join(dir, sub, 'good'), out: join(dir, `m-${sub}`), size: 256, mode, threads: 2 });
     const wall = (performance.now() - t0) / 1000;
     trows.push([label, r.mode, r.seconds.load, r.seconds.features, r.seconds.fit, r.seconds.calibrate, wall, (r.onnxBytes / 1024).toFixed(0)]);
   }
-  process.stdout.write(table('Edge training from 50 good parts, 256² model, 2 threads (s; target < 60 s)', ['parts', 'mode', 'read+preprocess', 'features', 'fit', 'calibrate', 'total wall', 'ONNX KiB'], trows));
+  process.stdout.write(
+    table(
+      'Edge training from 50 good parts, 256² model, 2 threads (s; target < 60 s)',
+      ['parts', 'mode', 'read+preprocess', 'features', 'fit', 'calibrate', 'total wall', 'ONNX KiB'],
+      trows,
+    ),
+  );
   process.stdout.write('\n');
 } finally {
   rmSync(dir, { recursive: true, force: true });

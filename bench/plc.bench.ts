@@ -57,7 +57,7 @@ async function latency(h: Harness, n: number): Promise<Latency> {
     const seqApplied = h.applied(i + 1);
     // The sink must have its answer (and the outbox its row marked) before the next part, as on a line where
     // parts are milliseconds apart; otherwise the next sample would include the previous answer's trip.
-    const delivered = once(h.router.dispatchers[0], 'delivered');
+    const delivered = once(h.router.dispatchers[0]!, 'delivered');
     const t0 = performance.now();
     h.router.handle(r);
     const t1 = performance.now();
@@ -74,19 +74,19 @@ async function latency(h: Harness, n: number): Promise<Latency> {
 }
 
 async function replay(h: Harness, backlog: number): Promise<{ rate: number; ms: number }> {
-  await h.router.dispatchers[0].drained();
+  await h.router.dispatchers[0]!.drained();
   await h.stopPlc();
-  const base = (await h.router.dispatchers[0].backlog()).count;
+  const base = h.router.dispatchers[0]!.backlog().count;
   const first = makeResult({ station: 'st', line: 'bench' });
   h.router.handle(first);
-  await new Promise((r) => h.router.dispatchers[0].once('failed', r));
+  await new Promise((r) => h.router.dispatchers[0]!.once('failed', r));
   for (let i = 1; i < backlog; i++) h.router.handle(makeResult({ station: 'st', line: 'bench' }));
   const last = first.sequence + backlog - 1;
   const done = h.applied(last);
   const t0 = performance.now();
   await h.startPlc();
   await done;
-  await h.router.dispatchers[0].drained();
+  await h.router.dispatchers[0]!.drained();
   const ms = performance.now() - t0;
   if (base !== 0) throw new Error('backlog was not empty before the outage');
   return { rate: (backlog / ms) * 1000, ms };
@@ -97,18 +97,31 @@ async function modbusHarness(): Promise<Harness> {
   await plc.start();
   const waiters = new Map<number, () => void>();
   plc.onWrite((w) => {
-    const seq = w.values[3] * 0x10000 + w.values[4];
+    const seq = w.values[3]! * 0x10000 + w.values[4]!;
     waiters.get(seq)?.();
     waiters.delete(seq);
   });
   const sink = modbusSink.create(
     modbusSink.schema.parse({
-      type: 'modbus', port: plc.port, baseAddress: 1000, reasonCodes: ['SCRATCH'], counters: { offset: 6 },
-      values: [{ measurement: 'surface-anomaly.score', offset: 10, type: 'float32' }, { measurement: 'surface-anomaly.score', offset: 12, type: 'int16', scale: 1000 }],
+      type: 'modbus',
+      port: plc.port,
+      baseAddress: 1000,
+      reasonCodes: ['SCRATCH'],
+      counters: { offset: 6 },
+      values: [
+        { measurement: 'surface-anomaly.score', offset: 10, type: 'float32' },
+        { measurement: 'surface-anomaly.score', offset: 12, type: 'int16', scale: 1000 },
+      ],
     }),
     ctx,
   );
-  return harness(path.join(dir, 'modbus.db'), sink, waiters, () => plc.stop(), () => plc.start());
+  return harness(
+    path.join(dir, 'modbus.db'),
+    sink,
+    waiters,
+    () => plc.stop(),
+    () => plc.start(),
+  );
 }
 
 /**
@@ -179,7 +192,10 @@ async function opcuaHarness(): Promise<Harness> {
   });
   const sink = opcuaSink.create(
     opcuaSink.schema.parse({
-      type: 'opcua', endpoint: plc.endpoint, timeoutMs: 2000, breaker: { failureThreshold: 3, initialBackoffMs: 20, maxBackoffMs: 200 },
+      type: 'opcua',
+      endpoint: plc.endpoint,
+      timeoutMs: 2000,
+      breaker: { failureThreshold: 3, initialBackoffMs: 20, maxBackoffMs: 200 },
       nodes: [
         { nodeId: plc.nodeId('Sequence'), source: 'sequence', dataType: 'UInt32' },
         { nodeId: plc.nodeId('Ok'), source: 'verdict', dataType: 'Boolean' },
@@ -189,10 +205,22 @@ async function opcuaHarness(): Promise<Harness> {
     }),
     ctx,
   );
-  return harness(path.join(dir, 'opcua.db'), sink, waiters, () => plc.stop(), () => plc.start());
+  return harness(
+    path.join(dir, 'opcua.db'),
+    sink,
+    waiters,
+    () => plc.stop(),
+    () => plc.start(),
+  );
 }
 
-async function harness(file: string, sink: ResultSink, waiters: Map<number, () => void>, stopPlc: () => Promise<void>, startPlc: () => Promise<void>): Promise<Harness> {
+async function harness(
+  file: string,
+  sink: ResultSink,
+  waiters: Map<number, () => void>,
+  stopPlc: () => Promise<void>,
+  startPlc: () => Promise<void>,
+): Promise<Harness> {
   const store = new ResultStore(file);
   await sink.open();
   const router = new ResultRouter(store, 'st', [sink], log);
@@ -238,23 +266,43 @@ rmSync(dir, { recursive: true, force: true });
 
 process.stdout.write(`PLC delivery benchmark — ${machine()}, loopback, one result in flight\n`);
 process.stdout.write(
-  table('Decision → value applied by the PLC (ms): total = store (SQLite append + outbox row) + PLC leg (outbox → sink → loopback → PLC applies)', ['path', 'n', 'total p50', 'total p99', 'store p50', 'store p99', 'PLC leg p50', 'PLC leg p99'], [
-    row('Modbus FC16, 15 regs → modbus-serial ServerTCP', mbLat),
-    row('Modbus FC16, 6 regs → immediate responder', fastLat),
-    row('OPC UA Write, 4 typed nodes, None → node-opcua', uaLat),
-  ]),
+  table(
+    'Decision → value applied by the PLC (ms): total = store (SQLite append + outbox row) + PLC leg (outbox → sink → loopback → PLC applies)',
+    ['path', 'n', 'total p50', 'total p99', 'store p50', 'store p99', 'PLC leg p50', 'PLC leg p99'],
+    [
+      row('Modbus FC16, 15 regs → modbus-serial ServerTCP', mbLat),
+      row('Modbus FC16, 6 regs → immediate responder', fastLat),
+      row('OPC UA Write, 4 typed nodes, None → node-opcua', uaLat),
+    ],
+  ),
 );
 process.stdout.write(
-  table('Outbox replay after an outage (PLC stopped, backlog built, PLC restarted)', ['sink', 'backlog', 'drained in ms', 'results/s'], [
-    ['modbus (ServerTCP)', BACKLOG, mbReplay.ms, mbReplay.rate],
-    ['modbus (immediate responder)', BACKLOG, fastReplay.ms, fastReplay.rate],
-    ['opcua', Math.min(BACKLOG, 2000), uaReplay.ms, uaReplay.rate],
-  ]),
+  table(
+    'Outbox replay after an outage (PLC stopped, backlog built, PLC restarted)',
+    ['sink', 'backlog', 'drained in ms', 'results/s'],
+    [
+      ['modbus (ServerTCP)', BACKLOG, mbReplay.ms, mbReplay.rate],
+      ['modbus (immediate responder)', BACKLOG, fastReplay.ms, fastReplay.rate],
+      ['opcua', Math.min(BACKLOG, 2000), uaReplay.ms, uaReplay.rate],
+    ],
+  ),
 );
 process.stdout.write(
-  table('Targets (issue #5)', ['target', 'measured', 'met'], [
-    ['decision → Modbus register p99 ≤ 2 ms (ServerTCP PLC)', `${stats(mbLat.total).p99.toFixed(3)} ms`, stats(mbLat.total).p99 <= 2 ? 'yes' : 'NO'],
-    ['decision → Modbus register p99 ≤ 2 ms (immediate PLC)', `${stats(fastLat.total).p99.toFixed(3)} ms`, stats(fastLat.total).p99 <= 2 ? 'yes' : 'NO'],
-  ]),
+  table(
+    'Targets (issue #5)',
+    ['target', 'measured', 'met'],
+    [
+      [
+        'decision → Modbus register p99 ≤ 2 ms (ServerTCP PLC)',
+        `${stats(mbLat.total).p99.toFixed(3)} ms`,
+        stats(mbLat.total).p99 <= 2 ? 'yes' : 'NO',
+      ],
+      [
+        'decision → Modbus register p99 ≤ 2 ms (immediate PLC)',
+        `${stats(fastLat.total).p99.toFixed(3)} ms`,
+        stats(fastLat.total).p99 <= 2 ? 'yes' : 'NO',
+      ],
+    ],
+  ),
 );
 process.stdout.write('\n');

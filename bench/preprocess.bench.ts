@@ -36,18 +36,31 @@ async function time(fn: () => unknown): Promise<{ p50: number; p99: number; heap
 }
 
 const rows: (string | number)[][] = [];
-for (const [w, h, label] of [[512, 512, '512² → 256² (exact 2:1)'], [500, 500, '500² → 256² (bilinear)'], [2448, 2048, '5 MP → 256² (bilinear)']] as const) {
+for (const [w, h, label] of [
+  [512, 512, '512² → 256² (exact 2:1)'],
+  [500, 500, '500² → 256² (bilinear)'],
+  [2448, 2048, '5 MP → 256² (bilinear)'],
+] as const) {
   const slot = frame(w, h);
   const out = new Float32Array(256 * 256);
   const pre = new Preprocessor({ width: 256, height: 256, channels: 1, layout: 'NCHW', mean: [0.5], std: [0.25] }, null);
   const own = await time(() => pre.run(slot, out));
   const viaSharp = await time(async () => {
-    const buf = await sharp(slot.data.subarray(0, w * h), { raw: { width: w, height: h, channels: 1 } }).resize(256, 256, { kernel: 'linear' }).raw().toBuffer();
-    for (let i = 0; i < buf.length; i++) out[i] = (buf[i] / 255 - 0.5) / 0.25;
+    const buf = await sharp(slot.data.subarray(0, w * h), { raw: { width: w, height: h, channels: 1 } })
+      .resize(256, 256, { kernel: 'linear' })
+      .raw()
+      .toBuffer();
+    for (let i = 0; i < buf.length; i++) out[i] = (buf[i]! / 255 - 0.5) / 0.25;
   });
   rows.push([label, 'Preprocessor', own.p50, own.p99, own.heapKbPer1k, 1]);
   rows.push([label, 'sharp + normalise', viaSharp.p50, viaSharp.p99, viaSharp.heapKbPer1k, viaSharp.p50 / own.p50]);
 }
 process.stdout.write(`preprocess benchmark — ${machine()}, ${N} calls each, sharp.concurrency=${sharp.concurrency()}\n`);
-process.stdout.write(table('ROI resize + normalise into a 1×1×256×256 Float32 tensor (ms)', ['case', 'kernel', 'p50', 'p99', 'heap+external KB per 1k calls', 'p50 ratio vs ours'], rows));
+process.stdout.write(
+  table(
+    'ROI resize + normalise into a 1×1×256×256 Float32 tensor (ms)',
+    ['case', 'kernel', 'p50', 'p99', 'heap+external KB per 1k calls', 'p50 ratio vs ours'],
+    rows,
+  ),
+);
 process.stdout.write('\n');

@@ -17,18 +17,29 @@ const dir = mkdtempSync(path.join(tmpdir(), 'ls-store-bench-'));
 
 function result(i: number): InspectionResult {
   return {
-    sequence: 0, line: 'bench', station: 'surface', recipe: 'r', partId: `P-${i}`, frameSequence: i,
+    sequence: 0,
+    line: 'bench',
+    station: 'surface',
+    recipe: 'r',
+    partId: `P-${i}`,
+    frameSequence: i,
     verdict: i % 5 === 0 ? 'NOK' : 'OK',
     reasons: i % 5 === 0 ? [{ code: 'SURFACE_DEFECT', source: 'surface-anomaly', detail: 'score 0.91 ≥ 0.5' }] : [],
     measurements: { 'surface-anomaly.score': 0.1234, 'surface-anomaly.raw_score': 5.4321 },
-    defects: [], models: [{ name: 'surface-anomaly', sha256: 'ab'.repeat(32) }],
+    defects: [],
+    models: [{ name: 'surface-anomaly', sha256: 'ab'.repeat(32) }],
     timings: { acquireMs: 0.02, queueMs: 0, preprocessMs: 0.23, inferMs: 11.2, decodeMs: 0.1, decideMs: 0.01, measureMs: 0, totalMs: 11.6 },
-    capturedAt: new Date().toISOString(), decidedAt: new Date().toISOString(),
+    capturedAt: new Date().toISOString(),
+    decidedAt: new Date().toISOString(),
   };
 }
 
 const variants = [
-  { name: 'auto-checkpoint inside commits (SQLite default)', store: new ResultStore(path.join(dir, 'inline.sqlite'), { checkpointInWorker: false }), samples: [] as number[] },
+  {
+    name: 'auto-checkpoint inside commits (SQLite default)',
+    store: new ResultStore(path.join(dir, 'inline.sqlite'), { checkpointInWorker: false }),
+    samples: [] as number[],
+  },
   { name: 'checkpoints in a worker thread (Linesight)', store: new ResultStore(path.join(dir, 'worker.sqlite')), samples: [] as number[] },
 ];
 const sinks = ['surface/modbus', 'surface/opcua'];
@@ -52,7 +63,7 @@ const rows = variants.map((v) => {
 for (const v of variants) v.store.close();
 const walPages = variants.map((v) => {
   const db = new Database(v.store.path, { readonly: true });
-  const n = (db.pragma('page_count', { simple: true }) as number);
+  const n = db.pragma('page_count', { simple: true }) as number;
   db.close();
   return n;
 });

@@ -7,7 +7,7 @@
  */
 
 // The package's typings do not cover the aruco/calib3d bindings we use; the calibration code checks shapes.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the line above
 export type CV = any;
 
 let pending: Promise<{ cv: CV }> | null = null;

@@ -1,16 +1,9 @@
 /**
- * `linesight <command>`: run, validate, inspect. Each command returns an exit code (cli/exit-codes.ts);
+ * `linesight <command>`: run, validate, inspect, trigger, measure, calibrate, train, eval. Each command returns an exit code (cli/exit-codes.ts);
  * typed errors are mapped to codes here, once.
  */
 import { isLinesightError } from '../runtime/errors.ts';
 import { EXIT } from './exit-codes.ts';
-import { runCommand, HELP as RunHelp } from './commands/run.ts';
-import { validateCommand, HELP as ValidateHelp } from './commands/validate.ts';
-import { inspectCommand, HELP as InspectHelp } from './commands/inspect.ts';
-import { measureCommand, HELP as MeasureHelp } from './commands/measure.ts';
-import { calibrateCommand, HELP as CalibrateHelp } from './commands/calibrate.ts';
-import { trainCommand, HELP as TrainHelp } from './commands/train.ts';
-import { evalCommand, HELP as EvalHelp } from './commands/eval.ts';
 
 const USAGE = `linesight — line-side vision inspection runtime
 
@@ -19,6 +12,8 @@ Usage:
   linesight validate FILE...                        check line YAML files (exit 2 on the first problem found)
   linesight inspect --config FILE --station NAME IMAGE... [--json]
                                                     inspect image files once, one result per image
+  linesight trigger --config FILE --station NAME [--part-id ID] [--wait] [--json]
+                                                    trigger one part on a running line's software-triggered station
   linesight measure holes IMAGE... --mm-per-px S [--calibration FILE] [--nominal-mm D] [--json]
                                                     measure hole diameter, position, roundness, Fd in mm
   linesight calibrate camera|telecentric --images DIR ... --out FILE
@@ -32,15 +27,56 @@ Usage:
 Exit codes: 0 ok, 1 failure, 2 usage/config error, 3 model refused, 4 NOK part (inspect, measure), 5 unreadable image,
 6 no hole found (measure)`;
 
-/** Each command with its help text; `--help`/`-h` anywhere after a command prints that text (exit 0). */
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  run: { run: runCommand, help: RunHelp },
-  validate: { run: validateCommand, help: ValidateHelp },
-  inspect: { run: inspectCommand, help: InspectHelp },
-  measure: { run: measureCommand, help: MeasureHelp },
-  calibrate: { run: calibrateCommand, help: CalibrateHelp },
-  train: { run: trainCommand, help: TrainHelp },
-  eval: { run: evalCommand, help: EvalHelp },
+/** A command module: its help text and its entry point. */
+interface CommandModule {
+  readonly HELP: string;
+  readonly command: (argv: string[]) => Promise<number>;
+}
+
+/**
+ * Each command, loaded only when it is the one asked for: `linesight run` never loads the trainers, opencv or the
+ * evaluators, and `--help` loads nothing. `--help`/`-h` anywhere after a command prints that command's help (exit 0).
+ */
+const lazy =
+  <M extends { readonly HELP: string }>(load: () => Promise<M>, pick: (m: M) => CommandModule['command']) =>
+  async (): Promise<CommandModule> => {
+    const m = await load();
+    return { HELP: m.HELP, command: pick(m) };
+  };
+
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  run: lazy(
+    () => import('./commands/run.ts'),
+    (m) => m.runCommand,
+  ),
+  validate: lazy(
+    () => import('./commands/validate.ts'),
+    (m) => m.validateCommand,
+  ),
+  inspect: lazy(
+    () => import('./commands/inspect.ts'),
+    (m) => m.inspectCommand,
+  ),
+  trigger: lazy(
+    () => import('./commands/trigger.ts'),
+    (m) => m.triggerCommand,
+  ),
+  measure: lazy(
+    () => import('./commands/measure.ts'),
+    (m) => m.measureCommand,
+  ),
+  calibrate: lazy(
+    () => import('./commands/calibrate.ts'),
+    (m) => m.calibrateCommand,
+  ),
+  train: lazy(
+    () => import('./commands/train.ts'),
+    (m) => m.trainCommand,
+  ),
+  eval: lazy(
+    () => import('./commands/eval.ts'),
+    (m) => m.evalCommand,
+  ),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,17 +85,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? EXIT.USAGE : EXIT.OK;
   }
-  const handler = COMMANDS[command];
-  if (!handler) {
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!load) {
     process.stderr.write(`linesight: unknown command '${command}'\n\n${USAGE}\n`);
     return EXIT.USAGE;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${handler.help}\n`);
-    return EXIT.OK;
-  }
   try {
-    return await handler.run(rest);
+    const handler = await load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${handler.HELP}\n`);
+      return EXIT.OK;
+    }
+    return await handler.command(rest);
   } catch (err) {
     return reportFatal(err);
   }
@@ -68,7 +105,15 @@ export async function main(argv: string[]): Promise<number> {
 export function reportFatal(err: unknown): number {
   if (isLinesightError(err)) {
     process.stderr.write(`linesight: ${err.message}\n`);
-    if (err.code === 'LS_ERR_CONFIG_INVALID' || err.code === 'LS_ERR_CONFIG_UNREADABLE' || err.code === 'LS_ERR_USAGE' || err.code === 'LS_ERR_STATION_UNKNOWN' || err.code === 'LS_ERR_METROLOGY_SPEC' || err.code === 'LS_ERR_CALIBRATION_INVALID') return EXIT.USAGE;
+    if (
+      err.code === 'LS_ERR_CONFIG_INVALID' ||
+      err.code === 'LS_ERR_CONFIG_UNREADABLE' ||
+      err.code === 'LS_ERR_USAGE' ||
+      err.code === 'LS_ERR_STATION_UNKNOWN' ||
+      err.code === 'LS_ERR_METROLOGY_SPEC' ||
+      err.code === 'LS_ERR_CALIBRATION_INVALID'
+    )
+      return EXIT.USAGE;
     if (err.code.startsWith('LS_ERR_MODEL_')) return EXIT.MODEL_REFUSED;
     return EXIT.FAILURE;
   }
@@ -78,7 +123,12 @@ export function reportFatal(err: unknown): number {
 
 const isEntry = process.argv[1] && /(?:linesight(?:\.js)?|cli[\\/]main\.ts)$/.test(process.argv[1]);
 if (isEntry) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.exitCode = reportFatal(err);
+    },
+  );
 }

@@ -1,11 +1,12 @@
 /**
- * The three adapter contracts. An adapter file (adapters/<kind>/<type>.ts) default-exports
+ * The three adapter contracts. An adapter folder (adapters/<kind>/<type>/index.ts) default-exports
  * `defineAdapter({ kind, type, schema, create })`; runtime/registry.ts collects them.
  */
 import type { z } from 'zod';
 import type { Logger } from 'pino';
 import type { FrameSlot } from './frame/frame-slot.ts';
 import type { InspectionResult } from './results/result.ts';
+import type { TriggerSource } from './pipeline/trigger.ts';
 
 /**
  * A camera or replay. The station owns timing (free-run ticks or triggers) and hands the source a free slot;
@@ -42,6 +43,12 @@ export interface ResultSink {
   interrupt?(): void;
   /** Optional per-sink outbox settings (backlog bound); the router passes them to the sink's dispatcher. */
   readonly outbox?: OutboxSinkOptions;
+  /**
+   * Declared by a sink that also receives triggers from its peer (a PLC handshake). A station whose trigger is
+   * `{ mode: plc, via: <this sink's name> }` is bound to it at boot (runtime/pipeline/trigger.ts); a sink
+   * without it cannot be named in `via`.
+   */
+  readonly triggers?: TriggerSource;
   close(): Promise<void>;
 }
 
@@ -75,8 +82,6 @@ export interface AdapterDefinition<K extends AdapterKind, S extends z.ZodType> {
   create(options: z.output<S>, ctx: AdapterContext): AdapterInstanceByKind[K];
 }
 
-export function defineAdapter<K extends AdapterKind, S extends z.ZodType>(
-  def: AdapterDefinition<K, S>,
-): AdapterDefinition<K, S> {
+export function defineAdapter<K extends AdapterKind, S extends z.ZodType>(def: AdapterDefinition<K, S>): AdapterDefinition<K, S> {
   return Object.freeze(def);
 }

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   LS_ERR_METROLOGY_SPEC: 'hole specification cannot be applied',
   LS_ERR_CALIBRATION_INVALID: 'calibration file is missing or invalid',
   LS_ERR_CALIBRATION_FAILED: 'camera or scale calibration could not be computed',
+  LS_ERR_HTTP_LISTEN_FAILED: 'HTTP control listener cannot listen',
+  LS_ERR_TRIGGER_FAILED: 'a software trigger could not reach the station',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

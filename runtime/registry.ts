@@ -14,10 +14,14 @@ export class AdapterRegistry {
   private frozen = false;
 
   register(def: AnyDefinition): this {
-    if (this.frozen) throw new LinesightError('LS_ERR_REGISTRY_FROZEN', `cannot register ${def.kind} '${def.type}'`, { kind: def.kind, type: def.type });
+    if (this.frozen)
+      throw new LinesightError('LS_ERR_REGISTRY_FROZEN', `cannot register ${def.kind} '${def.type}'`, { kind: def.kind, type: def.type });
     const key = `${def.kind}:${def.type}`;
     if (this.byKey.has(key)) {
-      throw new LinesightError('LS_ERR_ADAPTER_DUPLICATE_TYPE', `${def.kind} type '${def.type}' registered twice`, { kind: def.kind, type: def.type });
+      throw new LinesightError('LS_ERR_ADAPTER_DUPLICATE_TYPE', `${def.kind} type '${def.type}' registered twice`, {
+        kind: def.kind,
+        type: def.type,
+      });
     }
     this.byKey.set(key, def);
     return this;
@@ -36,7 +40,7 @@ export class AdapterRegistry {
   optionsSchema(kind: AdapterKind): z.ZodType {
     const schemas = this.entries(kind).map((d) => d.schema);
     if (schemas.length === 0) return z.never();
-    if (schemas.length === 1) return schemas[0];
+    if (schemas.length === 1) return schemas[0]!;
     return z.discriminatedUnion('type', schemas as unknown as [z.ZodObject, z.ZodObject, ...z.ZodObject[]]);
   }
 
@@ -51,7 +55,9 @@ export class AdapterRegistry {
   private lookup(kind: AdapterKind, type: string): AnyDefinition {
     const def = this.byKey.get(`${kind}:${type}`);
     if (!def) {
-      const known = this.entries(kind).map((d) => d.type).join(', ');
+      const known = this.entries(kind)
+        .map((d) => d.type)
+        .join(', ');
       throw new LinesightError('LS_ERR_ADAPTER_UNKNOWN_TYPE', `no ${kind} adapter '${type}' (known: ${known})`, { kind, type });
     }
     return def;

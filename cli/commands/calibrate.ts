@@ -68,10 +68,14 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     const board = parseBoard(values.board);
     const sizes = new Set(images.map((i) => `${i.width}x${i.height}`));
     if (sizes.size !== 1) throw usageError(`calibrate camera: all views must have one size (got ${[...sizes].join(', ')})`);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- the OpenCV binding is `any` by design (calibration/opencv.ts)
     const { cv } = await loadOpenCv();
     const views = detectViews(cv, board, images);
     const minCorners = values['min-corners'] ? Number(values['min-corners']) : undefined;
-    const pin = calibrateCharuco(cv, board, views, [images[0].width, images[0].height], { k3: values.k3 ?? false, ...(minCorners ? { minCorners } : {}) });
+    const pin = calibrateCharuco(cv, board, views, [images[0]!.width, images[0]!.height], {
+      k3: values.k3 ?? false,
+      ...(minCorners ? { minCorners } : {}),
+    });
     if (values['plane-view']) {
       const v = views.find((x) => x.name === values['plane-view'] || x.name === path.basename(values['plane-view']!));
       if (!v) throw usageError(`--plane-view ${values['plane-view']} is not one of the views`);
@@ -82,7 +86,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     if (!values.target) throw usageError('calibrate telecentric needs --target dots:COLSxROWS:PITCH_MM or ring:DIAMETER_MM');
     const origin = values['origin-mm'] ? values['origin-mm'].split(',').map(Number) : [0, 0];
     if (origin.length !== 2 || !origin.every(Number.isFinite)) throw usageError('--origin-mm X,Y');
-    cal = calibrateTelecentric(images, parseTarget(values.target), [origin[0], origin[1]]);
+    cal = calibrateTelecentric(images, parseTarget(values.target), [origin[0]!, origin[1]!]);
   }
   writeCalibration(values.out, cal, `${files.length} image(s) from ${values.images ?? 'arguments'}`);
   process.stdout.write(values.json ? `${JSON.stringify(cal)}\n` : `${summary(cal, values.out)}\n`);
@@ -109,13 +113,23 @@ function listImages(dir: string | undefined, positionals: string[]): string[] {
 function summary(cal: Calibration, file: string): string {
   if (cal.kind === 'telecentric') {
     const u = cal.uniformity;
-    return `wrote ${file}: telecentric ${cal.mmPerPx.toPrecision(7)} mm/px` +
+    return (
+      `wrote ${file}: telecentric ${cal.mmPerPx.toPrecision(7)} mm/px` +
       (cal.residualRmsMm !== undefined ? `, residual ${(cal.residualRmsMm * 1000).toFixed(2)} µm RMS` : '') +
-      (u ? `, scale uniformity ${u.spreadPct.toFixed(3)}% over ${u.cells} field cells (${u.minMmPerPx.toPrecision(6)}–${u.maxMmPerPx.toPrecision(6)})` : '');
+      (u
+        ? `, scale uniformity ${u.spreadPct.toFixed(3)}% over ${u.cells} field cells (${u.minMmPerPx.toPrecision(6)}–${u.maxMmPerPx.toPrecision(6)})`
+        : '')
+    );
   }
   const q = cal.quality;
-  const rows = q ? q.views.map((v) => `  ${v.image.padEnd(24)} ${String(v.corners).padStart(4)} corners  ${v.rmsPx === null ? '   —   ' : v.rmsPx.toFixed(4)} px  ${v.used ? 'used' : `rejected: ${v.reason}`}`) : [];
-  const c = cal.camera, d = cal.distortion;
+  const rows = q
+    ? q.views.map(
+        (v) =>
+          `  ${v.image.padEnd(24)} ${String(v.corners).padStart(4)} corners  ${v.rmsPx === null ? '   —   ' : v.rmsPx.toFixed(4)} px  ${v.used ? 'used' : `rejected: ${v.reason}`}`,
+      )
+    : [];
+  const c = cal.camera,
+    d = cal.distortion;
   return [
     `wrote ${file}: pinhole fx ${c.fx.toFixed(2)} fy ${c.fy.toFixed(2)} cx ${c.cx.toFixed(2)} cy ${c.cy.toFixed(2)}; k1 ${d.k1.toFixed(5)} k2 ${d.k2.toFixed(5)} p1 ${d.p1.toFixed(6)} p2 ${d.p2.toFixed(6)} k3 ${d.k3.toFixed(5)}`,
     q ? `reprojection RMS ${q.rmsPx.toFixed(4)} px over ${q.views.length - q.rejected} views (${q.rejected} rejected)` : '',

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { LinesightError, isLinesightError } from '../../runtime/errors.ts';
-import { loadConfig, loadStationMetrology, loadStationModels } from '../boot.ts';
+import { loadConfig } from '../boot.ts';
+import { loadStationMetrology, loadStationModels } from '../../runtime/line.ts';
 import { readFrameFile } from '../../runtime/frame/decode-image.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame, modelRefs } from '../../runtime/pipeline/inspect-frame.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
@@ -28,7 +29,11 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   const config = loadConfig(values.config);
   const station = config.stations.find((s) => s.name === values.station);
   if (!station) {
-    throw new LinesightError('LS_ERR_STATION_UNKNOWN', `no station '${values.station}' in ${values.config} (stations: ${config.stations.map((s) => s.name).join(', ')})`, { station: values.station });
+    throw new LinesightError(
+      'LS_ERR_STATION_UNKNOWN',
+      `no station '${values.station}' in ${values.config} (stations: ${config.stations.map((s) => s.name).join(', ')})`,
+      { station: values.station },
+    );
   }
   const models = await loadStationModels(config, station);
   const refs = modelRefs(models);

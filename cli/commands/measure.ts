@@ -94,11 +94,16 @@ export async function measureCommand(argv: string[]): Promise<number> {
     const minD = nominal !== null ? (0.5 * nominal) / mapper.mmPerPx : 8;
     const maxD = nominal !== null ? (1.6 * nominal) / mapper.mmPerPx : Math.min(W, H) / 1.5;
     const t0 = performance.now();
-    const n = locator.locate(data, W, H, { polarity: polarity as 'dark' | 'bright', step: minD >= 16 ? 2 : 1, minDiameterPx: minD, maxDiameterPx: maxD });
+    const n = locator.locate(data, W, H, {
+      polarity: polarity as 'dark' | 'bright',
+      step: minD >= 16 ? 2 : 1,
+      minDiameterPx: minD,
+      maxDiameterPx: maxD,
+    });
     const holes: Record<string, unknown>[] = [];
     const failures: string[] = [];
     for (let i = 0; i < n; i++) {
-      const c = locator.candidates[i];
+      const c = locator.candidates[i]!;
       if (!measurer.measure(data, W, H, c.cx, c.cy, c.r, out)) {
         failures.push(`candidate at (${c.cx.toFixed(1)}, ${c.cy.toFixed(1)}) px: ${out.failure}`);
         continue;
@@ -115,15 +120,28 @@ export async function measureCommand(argv: string[]): Promise<number> {
     }
     // Reading order: rows (centres within half a diameter in y), then left to right.
     holes.sort((a, b) => {
-      const pa = a.center_px as number[], pb = b.center_px as number[];
-      const dy = pa[1] - pb[1];
-      return Math.abs(dy) > (a.diameter_px as number) / 2 ? dy : pa[0] - pb[0];
+      const pa = a.center_px as number[],
+        pb = b.center_px as number[];
+      const dy = pa[1]! - pb[1]!;
+      return Math.abs(dy) > (a.diameter_px as number) / 2 ? dy : pa[0]! - pb[0]!;
     });
     const ms = performance.now() - t0;
-    const res: Record<string, unknown> = { file, width: W, height: H, scale: mapper.description, mm_per_px: r6(mapper.mmPerPx), count: holes.length, holes, ms: Math.round(ms * 1000) / 1000 };
+    const res: Record<string, unknown> = {
+      file,
+      width: W,
+      height: H,
+      scale: mapper.description,
+      mm_per_px: r6(mapper.mmPerPx),
+      count: holes.length,
+      holes,
+      ms: Math.round(ms * 1000) / 1000,
+    };
     if (limits) res.tolerance = { nominal_mm: nominal, class: limits.label, lower_mm: limits.lowerMm, upper_mm: limits.upperMm };
     if (holes.length === 0) {
-      res.message = n === 0 ? `no hole found (no ${polarity} disc of ${minD.toFixed(0)}–${maxD.toFixed(0)} px across; threshold ${locator.threshold})` : `no hole could be measured: ${failures.join('; ')}`;
+      res.message =
+        n === 0
+          ? `no hole found (no ${polarity} disc of ${minD.toFixed(0)}–${maxD.toFixed(0)} px across; threshold ${locator.threshold})`
+          : `no hole could be measured: ${failures.join('; ')}`;
       if (code !== EXIT.UNREADABLE) code = EXIT.NOTHING_FOUND;
     } else if (failures.length > 0) res.skipped = failures;
     return res;
@@ -132,8 +150,8 @@ export async function measureCommand(argv: string[]): Promise<number> {
 
 export function holeJson(m: HoleMeasurement): Record<string, unknown> {
   const h: Record<string, unknown> = {
-    center_px: [r4(m.centerPx[0]), r4(m.centerPx[1])],
-    center_mm: [r6(m.centerMm[0]), r6(m.centerMm[1])],
+    center_px: [r4(m.centerPx[0]!), r4(m.centerPx[1]!)],
+    center_mm: [r6(m.centerMm[0]!), r6(m.centerMm[1]!)],
     diameter_mm: r6(m.diameterMm),
     roundness_mm: r6(m.roundnessMm),
     ovality: r6(m.ovality),
@@ -160,12 +178,15 @@ export function holeJson(m: HoleMeasurement): Record<string, unknown> {
 }
 
 function human(r: Record<string, unknown>): string {
-  if (r.error) return `${r.file}: unreadable (${(r.error as { message: string }).message})`;
+  if (r.error) return `${r.file as string}: unreadable (${(r.error as { message: string }).message})`;
   const holes = r.holes as Record<string, unknown>[];
-  if (holes.length === 0) return `${r.file}: ${r.message}`;
-  const lines = holes.map((h, i) => `  #${i + 1} centre (${(h.center_mm as number[]).map((v) => v.toFixed(4)).join(', ')}) mm  Ø${(h.diameter_mm as number).toFixed(4)} mm` +
-    `  roundness ${((h.roundness_mm as number) * 1000).toFixed(1)} µm  ovality ${(h.ovality as number).toFixed(4)}  residual ${h.residual_px} px${h.size ? `  ${h.size}` : ''}${h.fd !== undefined ? `  Fd ${(h.fd as number).toFixed(3)}` : ''}`);
-  return `${path.basename(String(r.file))}: ${holes.length} hole(s), ${r.scale}\n${lines.join('\n')}`;
+  if (holes.length === 0) return `${r.file as string}: ${r.message as string}`;
+  const lines = holes.map(
+    (h, i) =>
+      `  #${i + 1} centre (${(h.center_mm as number[]).map((v) => v.toFixed(4)).join(', ')}) mm  Ø${(h.diameter_mm as number).toFixed(4)} mm` +
+      `  roundness ${((h.roundness_mm as number) * 1000).toFixed(1)} µm  ovality ${(h.ovality as number).toFixed(4)}  residual ${h.residual_px as number} px${h.size ? `  ${h.size as string}` : ''}${h.fd !== undefined ? `  Fd ${(h.fd as number).toFixed(3)}` : ''}`,
+  );
+  return `${path.basename(String(r.file))}: ${holes.length} hole(s), ${r.scale as string}\n${lines.join('\n')}`;
 }
 
 function optNumber(v: string | undefined, name: string): number | null {

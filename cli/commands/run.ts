@@ -1,5 +1,6 @@
 import { createRootLogger } from '../../runtime/log.ts';
-import { LineRuntime, loadConfig } from '../boot.ts';
+import { bootLine, loadConfig } from '../boot.ts';
+import type { LineRuntime } from '../../runtime/line.ts';
 import type { InspectionResult } from '../../runtime/results/result.ts';
 import type { Station } from '../../runtime/pipeline/station.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
@@ -25,7 +26,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!values.config) throw usageError('run needs --config FILE');
   const config = loadConfig(values.config);
   const log = createRootLogger(config.logLevel).child({ line: config.line });
-  const line = await LineRuntime.boot(config, log);
+  const booted = await bootLine(config, log);
+  const line = booted.line;
   if (!values.quiet) for (const s of line.stations) s.onResult(printPart);
   await line.start();
   log.info({ stations: line.stations.map((s) => s.name) }, 'line running');
@@ -37,33 +39,50 @@ export async function runCommand(argv: string[]): Promise<number> {
   clearInterval(statusTimer);
   log.info({ signal: stopped }, 'stopping line');
   logStatus(line, log);
-  await line.stop();
+  await booted.stop();
   return EXIT.OK;
 }
 
 function waitForStop(line: LineRuntime): Promise<string> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const onSignal = (sig: NodeJS.Signals) => resolve(sig);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    line.whenStationsStopped().then(() => resolve('stations finished'));
+    line.whenStationsStopped().then(() => resolve('stations finished'), reject);
   });
 }
 
 function printPart(r: InspectionResult): void {
   const reasons = r.reasons.length > 0 ? ` ${r.reasons.map((x) => x.code).join(',')}` : '';
   const seq = String(r.sequence).padStart(6, '0');
-  process.stdout.write(`#${seq} ${r.station.padEnd(10)} ${r.verdict.padEnd(3)} ${r.timings.totalMs.toFixed(1).padStart(6)} ms  part=${r.partId ?? '-'}${reasons}\n`);
+  process.stdout.write(
+    `#${seq} ${r.station.padEnd(10)} ${r.verdict.padEnd(3)} ${r.timings.totalMs.toFixed(1).padStart(6)} ms  part=${r.partId ?? '-'}${reasons}\n`,
+  );
 }
 
 function logStatus(line: LineRuntime, log: ReturnType<typeof createRootLogger>): void {
-  for (const s of line.stations) log.info({ station: s.name, counters: { ...s.counters }, latencyMs: latencyTable(s) }, 'station status');
+  for (const s of line.stations)
+    log.info({ station: s.name, counters: { ...s.counters }, latencyMs: latencyTable(s), inference: inferenceStatus(s) }, 'station status');
   for (const r of line.routers) {
     for (const d of r.dispatchers) log.info({ sink: d.sink.name, backlog: d.backlog(), counters: d.counters }, 'outbox status');
     const sinks: Record<string, { p50: number; p99: number; count: number }> = {};
-    for (const rec of r.sinkLatency) if (rec.count > 0) sinks[rec.name] = { p50: round(rec.percentile(50)), p99: round(rec.percentile(99)), count: rec.count };
+    for (const rec of r.sinkLatency)
+      if (rec.count > 0) sinks[rec.name] = { p50: round(rec.percentile(50)), p99: round(rec.percentile(99)), count: rec.count };
     log.info({ sinkLatencyMs: sinks }, 'sink latency');
   }
+}
+
+/** Per model: its worker's state and restart counters (crashes, timeouts: runtime/inference/inference-worker.ts). */
+function inferenceStatus(s: Station): Record<string, { worker: string; restarts: number; crashes: number; timeouts: number }> {
+  const out: Record<string, { worker: string; restarts: number; crashes: number; timeouts: number }> = {};
+  for (const m of s.models)
+    out[m.name] = {
+      worker: m.onnx.workerState,
+      restarts: m.onnx.counters.restarts,
+      crashes: m.onnx.counters.crashes,
+      timeouts: m.onnx.counters.timeouts,
+    };
+  return out;
 }
 
 function latencyTable(s: Station): Record<string, { p50: number; p99: number }> {

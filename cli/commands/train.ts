@@ -59,6 +59,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     topk: values.topk ? Number(values.topk) : 16,
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  process.stdout.write(`${JSON.stringify({ out: values.out, mode: report.mode, sha256: report.sha256, normalization: report.normalization, seconds: report.seconds.total })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ out: values.out, mode: report.mode, sha256: report.sha256, normalization: report.normalization, seconds: report.seconds.total })}\n`,
+  );
   return EXIT.OK;
 }

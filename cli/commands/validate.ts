@@ -11,7 +11,7 @@ Checks each line YAML against the schema (unknown keys are errors) and that ever
 Prints 'FILE: ok' or each problem as 'FILE:LINE key.path: message'. Exit 0 if all are valid, 2 otherwise.`;
 
 export async function validateCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {}, true);
+  const { positionals } = parseCommandArgs(argv, {}, true);
   if (positionals.length === 0) throw usageError('validate needs at least one FILE');
   let worst: number = EXIT.OK;
   for (const file of positionals) {

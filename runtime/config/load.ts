@@ -39,13 +39,16 @@ export function parseLineConfig(text: string, displayName: string, abs: string, 
       file: displayName,
       line: e.linePos?.[0].line ?? 1,
       keyPath: '',
-      message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''),
+      message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
     }));
     throw configInvalid(displayName, problems);
   }
   const parsed = schema.safeParse(doc.toJS());
   if (!parsed.success) {
-    throw configInvalid(displayName, parsed.error.issues.map((i) => toProblem(i, doc, lineCounter, displayName)));
+    throw configInvalid(
+      displayName,
+      parsed.error.issues.map((i) => toProblem(i, doc, lineCounter, displayName)),
+    );
   }
   const config = { ...(parsed.data as object), file: abs, dir: path.dirname(abs) } as LineConfig;
   return deepFreeze(config);
@@ -66,7 +69,7 @@ function toProblem(issue: Issue, doc: Document, lines: LineCounter, file: string
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     // Point at the first unknown key itself rather than at its parent object.
-    keyPath = [...keyPath, issue.keys[0]];
+    keyPath = [...keyPath, issue.keys[0]!];
     message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
   } else if (issue.code === 'invalid_type' && message.includes('received undefined')) {
     message = `required key is missing (${message})`;
@@ -77,7 +80,7 @@ function toProblem(issue: Issue, doc: Document, lines: LineCounter, file: string
 /** Line of the deepest YAML node that exists on the path (the key itself for a map entry). */
 function lineOf(doc: Document, keyPath: readonly string[], lines: LineCounter): number {
   let node: unknown = doc.contents;
-  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  let offset = doc.contents?.range?.[0] ?? 0;
   for (const key of keyPath) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);

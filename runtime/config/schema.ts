@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MetrologySchema } from '../metrology/spec.ts';
+import { decoderRuleShape } from '../inference/decoders/index.ts';
 
 const Roi = z
   .object({
@@ -25,7 +26,13 @@ const Trigger = z
       })
       .strict(),
     z
-      .object({ mode: z.literal('software').describe('Acquire one frame per software trigger (API, CLI, PLC)') })
+      .object({
+        mode: z
+          .literal('software')
+          .describe(
+            'Acquire one frame per software trigger: POST /stations/NAME/trigger on the `http` listener (`linesight trigger`), or an MES job',
+          ),
+      })
       .strict(),
     z
       .object({
@@ -49,33 +56,20 @@ const Backpressure = z
   .strict()
   .describe('What happens when inference is slower than acquisition');
 
-const AnomalyDecision = z
-  .object({
-    threshold: z.number().min(0).max(1).optional().describe("Normalised image score threshold; default: the model's"),
-    minDefectAreaMm2: z
-      .number()
-      .nonnegative()
-      .optional()
-      .describe('A region must be at least this large (needs station.scale) for the part to be NOK'),
-    reason: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional().describe('Reason code when the rule fires'),
-  })
-  .strict();
-
-const LabelDecision = z
-  .object({
-    threshold: z.number().min(0).max(1).optional().describe("Probability at or above which the label is present; default: the model's"),
-    reason: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional().describe('Reason code; default: the label in upper case'),
-    nok: z.boolean().default(true).describe('Whether this label makes the part NOK (false: recorded only)'),
-  })
-  .strict();
-
 const StationModel = z
   .object({
     manifest: z.string().min(1).describe('Path to the model.yaml, relative to the line YAML'),
     name: z.string().min(1).optional().describe('Name in results; default: the manifest name'),
     intraOpThreads: z.number().int().min(1).max(64).default(1).describe('onnxruntime intra-op threads'),
-    anomaly: AnomalyDecision.optional().describe('Decision rule for an anomaly-map model'),
-    labels: z.record(z.string(), LabelDecision).optional().describe('Decision rules per label of a classification model'),
+    runTimeoutMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(600_000)
+      .default(5000)
+      .describe('A run that takes longer is taken for a hung inference worker: the part is NOK (INSPECTION_ERROR) and the worker restarted'),
+    // One optional rule key per registered decoder kind (anomaly:, labels:), each with its decoder's own schema.
+    ...decoderRuleShape,
   })
   .strict();
 
@@ -87,7 +81,10 @@ const Scale = z
 export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>(source: Src, sink: Snk) {
   return z
     .object({
-      name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe('Station name (lower-case, digits, dashes)'),
+      name: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]*$/)
+        .describe('Station name (lower-case, digits, dashes)'),
       recipe: z.string().min(1).describe('Recipe (product variant) recorded with every result'),
       source: source.describe('Camera or replay feeding this station'),
       trigger: Trigger,
@@ -100,12 +97,47 @@ export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>
       sinks: z.array(sink).default([]).describe('Where results go besides the SQLite store'),
       maxParts: z.number().int().positive().optional().describe('Stop the station after this many parts (tests, demos)'),
     })
-    .strict();
+    .strict()
+    .superRefine((station, ctx) => {
+      // Each sink has its own outbox rows keyed by its name: two sinks of one name would share them.
+      const names = (station.sinks as readonly { name?: unknown }[]).map((s) => s.name);
+      names.forEach((n, i) => {
+        if (names.indexOf(n) !== i)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sinks', i, 'name'],
+            message: `sink name '${String(n)}' is used twice in this station (set name: to tell them apart)`,
+          });
+      });
+      if (station.trigger.mode === 'plc' && !names.includes(station.trigger.via)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['trigger', 'via'],
+          message: `'${station.trigger.via}' names no sink of this station (sinks: ${names.join(', ') || 'none'})`,
+        });
+      }
+    });
 }
 
 const Store = z
   .object({
     path: z.string().min(1).describe('SQLite file, relative to the line YAML unless absolute'),
+    retention: z
+      .object({
+        maxAgeDays: z.number().positive().optional().describe('Remove results decided more than this many days ago'),
+        maxResults: z.number().int().positive().optional().describe('Keep at most this many results, removing the oldest first'),
+        maxSizeMB: z
+          .number()
+          .positive()
+          .optional()
+          .describe(
+            'Keep the pages in use ((page_count − freelist_count) × page_size, WAL excluded) under this many MiB; the file itself does not shrink',
+          ),
+        everySeconds: z.number().positive().default(60).describe('How often retention runs, in seconds (off the frame path, in small batches)'),
+      })
+      .strict()
+      .optional()
+      .describe('Oldest results removed first; a result still owed to a sink, and the newest of each station, are never removed'),
   })
   .strict();
 
@@ -117,14 +149,26 @@ const SimulatedPlc = z
   .strict()
   .describe('An in-process Modbus TCP server standing in for the PLC (demo line)');
 
+const Http = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe("Address to listen on; loopback unless the network is the plant's own (no authentication)"),
+    port: z.number().int().min(0).max(65535).describe('TCP port (0: any free port)'),
+  })
+  .strict()
+  .describe('HTTP control listener: software triggers (POST /stations/NAME/trigger, `linesight trigger`) and station states');
+
 export function buildLineSchema<Src extends z.ZodType, Snk extends z.ZodType>(source: Src, sink: Snk) {
   return z
     .object({
-      line: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe('Production line id'),
+      line: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9-]*$/)
+        .describe('Production line id'),
       description: z.string().default('').describe('Free text'),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level'),
       store: Store,
       simulatedPlc: SimulatedPlc.optional(),
+      http: Http.optional(),
       stations: z
         .array(buildStationSchema(source, sink))
         .min(1)
@@ -137,8 +181,6 @@ export function buildLineSchema<Src extends z.ZodType, Snk extends z.ZodType>(so
 export type LineSchema = ReturnType<typeof buildLineSchema<z.ZodType, z.ZodType>>;
 export type StationSchema = ReturnType<typeof buildStationSchema<z.ZodType, z.ZodType>>;
 export type StationModelConfig = z.output<typeof StationModel>;
-export type TriggerConfig = z.output<typeof Trigger>;
-export type BackpressureConfig = z.output<typeof Backpressure>;
 export type RoiConfig = z.output<typeof Roi>;
 
 /** Source and sink options are typed by their adapters; the runtime sees only their `type`. */

@@ -36,15 +36,17 @@ export function decodeBmp(buf: Buffer, want: 1 | 3): DecodedImage {
     for (let x = 0; x < width; x++) {
       let b: number, g: number, r: number;
       if (bpp === 8) {
-        const p = palette + buf[row + x] * 4;
-        b = buf[p];
-        g = buf[p + 1];
-        r = buf[p + 2];
+        // The truncation check above covers the pixel rows; a palette index can still point past the file.
+        const p = palette + buf[row + x]! * 4;
+        if (p + 2 >= buf.length) throw new Error(`BMP palette index ${buf[row + x]!} is outside the file`);
+        b = buf[p]!;
+        g = buf[p + 1]!;
+        r = buf[p + 2]!;
       } else {
         const p = row + x * (bpp / 8);
-        b = buf[p];
-        g = buf[p + 1];
-        r = buf[p + 2];
+        b = buf[p]!;
+        g = buf[p + 1]!;
+        r = buf[p + 2]!;
       }
       const o = (y * width + x) * want;
       if (want === 1) out[o] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);

@@ -32,7 +32,7 @@ export class FramePool {
       this.exhausted++;
       return null;
     }
-    const slot = this.slots[this.free[--this.freeCount]];
+    const slot = this.slots[this.free[--this.freeCount]!]!;
     slot.inUse = true;
     return slot;
   }

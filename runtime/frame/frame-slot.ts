@@ -1,8 +1,6 @@
 /** Pixel formats named as GenICam's PFNC names them. */
 export type PixelFormat = 'Mono8' | 'RGB8';
 
-export const PIXEL_FORMATS: readonly PixelFormat[] = ['Mono8', 'RGB8'];
-
 export function channelsOf(format: PixelFormat): number {
   return format === 'Mono8' ? 1 : 3;
 }

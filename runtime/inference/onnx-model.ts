@@ -2,17 +2,41 @@
  * One ONNX model, loaded from its model.yaml: the file is hashed and refused on a sha256 mismatch, the session
  * is created from the very bytes that were hashed (on its own worker thread, see inference-worker.ts), and
  * input/output buffers are allocated once. `run()` reads `input` and fills `outputs` in place.
+ *
+ * The worker is supervised (inference-worker.ts has the details): a run that crashes the thread or passes
+ * `runTimeoutMs` rejects with LS_ERR_INFERENCE_FAILED (context `{ model, cause }`, cause one of
+ * InferenceFailure), the thread is replaced after a backoff from the same verified bytes and re-bound to the
+ * same `input`/`outputs`, and runs that arrive meanwhile wait for it (up to `runTimeoutMs`). `counters`
+ * counts restarts, crashes, timeouts and failed restarts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { LinesightError } from '../errors.ts';
+import { decoderOutputs } from './decoders/index.ts';
 import { ModelManifestSchema, type ModelManifest } from './model-manifest.ts';
-import { InferenceWorker, type SessionMeta } from './inference-worker.ts';
+import type { Logger } from 'pino';
+import {
+  InferenceRunError,
+  InferenceWorker,
+  type InferenceFailure,
+  type InferenceWorkerCounters,
+  type InferenceWorkerEvent,
+  type InferenceWorkerState,
+  type SessionMeta,
+  type WorkerFault,
+} from './inference-worker.ts';
 
 export interface LoadOptions {
   readonly intraOpThreads?: number;
+  /** Deadline of one run, from posting it to its answer; past it the worker is terminated and restarted. Default 5000. */
+  readonly runTimeoutMs?: number;
+  /** Backoff before restarting a crashed or hung worker: `initialMs` (default 100) doubling to `maxMs` (default 5000). */
+  readonly restartBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Receives crash / timeout / restart events (structured; the station passes its logger). */
+  readonly log?: Logger;
+  readonly onEvent?: (event: InferenceWorkerEvent) => void;
 }
 
 export class OnnxModel {
@@ -33,14 +57,17 @@ export class OnnxModel {
     this.sha256 = manifest.sha256;
     this.worker = worker;
     const shape = manifest.input.shape;
-    this.inputBuffer = new SharedArrayBuffer(shape[0] * shape[1] * shape[2] * shape[3] * 4);
+    this.inputBuffer = new SharedArrayBuffer(shape.reduce((a, b) => a * b, 1) * 4);
     this.input = new Float32Array(this.inputBuffer);
     const outputs = new Map<string, Float32Array>();
     const shapes = new Map<string, readonly number[]>();
     this.outputBuffers = [];
     for (const out of meta.outputs) {
       if (!out.isTensor || out.shape.some((d) => typeof d !== 'number' || d < 0)) {
-        throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${out.name}' needs a static tensor shape`, { model: manifest.name, output: out.name });
+        throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${out.name}' needs a static tensor shape`, {
+          model: manifest.name,
+          output: out.name,
+        });
       }
       const dims = out.shape as number[];
       const sab = new SharedArrayBuffer(dims.reduce((a, b) => a * b, 1) * 4);
@@ -66,18 +93,41 @@ export class OnnxModel {
         actual,
       });
     }
+    const runTimeoutMs = options.runTimeoutMs;
+    if (runTimeoutMs !== undefined && !(Number.isFinite(runTimeoutMs) && runTimeoutMs > 0)) {
+      throw new LinesightError('LS_ERR_CONFIG_INVALID', `runTimeoutMs must be a positive number of milliseconds, got ${runTimeoutMs}`, {
+        model: manifest.name,
+        runTimeoutMs,
+      });
+    }
     let started: Awaited<ReturnType<typeof InferenceWorker.start>>;
     try {
-      started = await InferenceWorker.start(bytes, {
-        intraOpNumThreads: options.intraOpThreads ?? 1,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        enableMemPattern: true,
-        enableCpuMemArena: true,
-      });
+      started = await InferenceWorker.start(
+        bytes,
+        {
+          intraOpNumThreads: options.intraOpThreads ?? 1,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+          enableMemPattern: true,
+          enableCpuMemArena: true,
+        },
+        {
+          model: manifest.name,
+          runTimeoutMs,
+          backoffInitialMs: options.restartBackoff?.initialMs,
+          backoffMaxMs: options.restartBackoff?.maxMs,
+          log: options.log,
+          onEvent: options.onEvent,
+        },
+      );
     } catch (err) {
-      throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `${onnxPath}: onnxruntime cannot load it: ${(err as Error).message}`, { model: manifest.name, file: onnxPath }, { cause: err });
+      throw new LinesightError(
+        'LS_ERR_MODEL_IO_MISMATCH',
+        `${onnxPath}: onnxruntime cannot load it: ${(err as Error).message}`,
+        { model: manifest.name, file: onnxPath },
+        { cause: err },
+      );
     }
     const { worker, meta } = started;
     try {
@@ -96,8 +146,58 @@ export class OnnxModel {
     try {
       await this.worker.run();
     } catch (err) {
-      throw new LinesightError('LS_ERR_INFERENCE_FAILED', `${this.manifest.name}: ${(err as Error).message}`, { model: this.manifest.name }, { cause: err });
+      throw this.failed(err);
     }
+  }
+
+  /** Restarts, crashes, timeouts and failed restarts of this model's worker (live object: read, don't keep a copy). */
+  get counters(): Readonly<InferenceWorkerCounters> {
+    return this.worker.counters;
+  }
+
+  /** 'running', 'restarting' (a replacement worker is on its way) or 'closed'. */
+  get workerState(): InferenceWorkerState {
+    return this.worker.state;
+  }
+
+  /** A run has been posted to the worker and not answered yet. */
+  get inFlight(): boolean {
+    return this.worker.inFlight;
+  }
+
+  get runTimeoutMs(): number {
+    return this.worker.runTimeoutMs;
+  }
+
+  /**
+   * Drill for operators and tests: terminates the worker thread as a crash would (a run in flight fails with
+   * LS_ERR_INFERENCE_FAILED, cause 'crash') and lets the supervisor restart it. Resolves once the thread exited.
+   */
+  async terminateWorker(): Promise<void> {
+    try {
+      await this.worker.terminateThread();
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  /** Drill: the worker stalls before its next run (`{ kind: 'stall', ms }`, a hang) or crashes (`{ kind: 'throw' }`). */
+  injectWorkerFault(fault: WorkerFault): void {
+    try {
+      this.worker.injectFault(fault);
+    } catch (err) {
+      throw this.failed(err);
+    }
+  }
+
+  private failed(err: unknown): LinesightError {
+    const cause: InferenceFailure = err instanceof InferenceRunError ? err.failure : 'session';
+    return new LinesightError(
+      'LS_ERR_INFERENCE_FAILED',
+      `${this.manifest.name}: ${(err as Error).message}`,
+      { model: this.manifest.name, cause },
+      { cause: err },
+    );
   }
 
   output(name: string): Float32Array {
@@ -119,7 +219,9 @@ export class OnnxModel {
     if (!golden) return;
     const raw = readFileSync(path.join(this.dir, golden.input));
     if (raw.byteLength !== this.input.byteLength) {
-      throw new LinesightError('LS_ERR_MODEL_GOLDEN_MISMATCH', `golden input has ${raw.byteLength} bytes, model input ${this.input.byteLength}`, { model: this.manifest.name });
+      throw new LinesightError('LS_ERR_MODEL_GOLDEN_MISMATCH', `golden input has ${raw.byteLength} bytes, model input ${this.input.byteLength}`, {
+        model: this.manifest.name,
+      });
     }
     this.input.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
     await this.run();
@@ -127,7 +229,7 @@ export class OnnxModel {
     for (const [name, values] of Object.entries(expected)) {
       const got = this.output(name);
       let worst = 0;
-      for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(got[i] - values[i]));
+      for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(got[i]! - values[i]!));
       if (values.length !== got.length || !(worst <= golden.tolerance)) {
         throw new LinesightError('LS_ERR_MODEL_GOLDEN_MISMATCH', `${this.manifest.name}.${name}: max |Δ| ${worst} > ${golden.tolerance}`, {
           model: this.manifest.name,
@@ -165,12 +267,14 @@ function checkIo(manifest: ModelManifest, meta: SessionMeta): void {
       graphInputs: meta.inputs.map((m) => m.name),
     });
   }
-  const d = manifest.decoder;
-  const needed = d.kind === 'anomaly-map' ? [d.mapOutput, ...(d.scoreOutput ? [d.scoreOutput] : [])] : [d.output];
+  const needed = decoderOutputs(manifest.decoder);
   const outputNames = meta.outputs.map((m) => m.name);
   for (const name of needed) {
     if (!outputNames.includes(name)) {
-      throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${name}' named in model.yaml is not in the graph`, { model: manifest.name, graphOutputs: outputNames });
+      throw new LinesightError('LS_ERR_MODEL_IO_MISMATCH', `output '${name}' named in model.yaml is not in the graph`, {
+        model: manifest.name,
+        graphOutputs: outputNames,
+      });
     }
   }
 }

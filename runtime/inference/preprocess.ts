@@ -10,6 +10,7 @@
  */
 import { channelsOf, type FrameSlot, type PixelFormat } from '../frame/frame-slot.ts';
 import { LinesightError } from '../errors.ts';
+import type { ModelManifest } from './model-manifest.ts';
 
 export interface PreprocessSpec {
   readonly width: number;
@@ -57,10 +58,10 @@ export class Preprocessor {
     this.wy = new Float32Array(spec.height);
     this.lut = new Float32Array(256 * spec.channels);
     this.lut4 = new Float32Array(1021);
-    for (let sum = 0; sum <= 1020; sum++) this.lut4[sum] = (sum / 4 / 255 - spec.mean[0]) / spec.std[0];
+    for (let sum = 0; sum <= 1020; sum++) this.lut4[sum] = (sum / 4 / 255 - spec.mean[0]!) / spec.std[0]!;
     for (let c = 0; c < spec.channels; c++) {
-      const mean = spec.mean[c] ?? spec.mean[0];
-      const std = spec.std[c] ?? spec.std[0];
+      const mean = spec.mean[c] ?? spec.mean[0]!;
+      const std = spec.std[c] ?? spec.std[0]!;
       for (let v = 0; v < 256; v++) this.lut[c * 256 + v] = (v / 255 - mean) / std;
     }
   }
@@ -73,15 +74,18 @@ export class Preprocessor {
     if (srcChannels === 1 && this.spec.channels === 1) {
       if (this.halving) this.monoHalf(src, slot.width, dst);
       else this.mono(src, slot.width, dst);
-    }
-    else this.general(src, slot.width, slot.pixelFormat, dst);
+    } else this.general(src, slot.width, slot.pixelFormat, dst);
   }
 
   /** Recomputes the sampling tables: only when the frame size changes, never per frame in steady state. */
   private plan(frameWidth: number, frameHeight: number): void {
     const roi = this.roi ?? { x: 0, y: 0, width: frameWidth, height: frameHeight };
     if (roi.x + roi.width > frameWidth || roi.y + roi.height > frameHeight) {
-      throw new LinesightError('LS_ERR_FRAME_SIZE', `ROI ${roi.width}x${roi.height}+${roi.x}+${roi.y} exceeds frame ${frameWidth}x${frameHeight}`, { roi, frameWidth, frameHeight });
+      throw new LinesightError('LS_ERR_FRAME_SIZE', `ROI ${roi.width}x${roi.height}+${roi.x}+${roi.y} exceeds frame ${frameWidth}x${frameHeight}`, {
+        roi,
+        frameWidth,
+        frameHeight,
+      });
     }
     axisTable(roi.x, roi.width, this.spec.width, this.x0, this.x1, this.wx);
     axisTable(roi.y, roi.height, this.spec.height, this.y0, this.y1, this.wy);
@@ -97,11 +101,11 @@ export class Preprocessor {
     const { x0, y0, lut4 } = this;
     let o = 0;
     for (let j = 0; j < height; j++) {
-      const r0 = y0[j] * stride;
+      const r0 = y0[j]! * stride;
       const r1 = r0 + stride;
       for (let i = 0; i < width; i++) {
-        const a = x0[i];
-        dst[o++] = lut4[src[r0 + a] + src[r0 + a + 1] + src[r1 + a] + src[r1 + a + 1]];
+        const a = x0[i]!;
+        dst[o++] = lut4[src[r0 + a]! + src[r0 + a + 1]! + src[r1 + a]! + src[r1 + a + 1]!]!;
       }
     }
   }
@@ -112,15 +116,15 @@ export class Preprocessor {
     const { x0, x1, wx, y0, y1, wy, lut } = this;
     let o = 0;
     for (let j = 0; j < height; j++) {
-      const r0 = y0[j] * stride;
-      const r1 = y1[j] * stride;
-      const fy = wy[j];
+      const r0 = y0[j]! * stride;
+      const r1 = y1[j]! * stride;
+      const fy = wy[j]!;
       for (let i = 0; i < width; i++) {
-        const a = x0[i];
-        const b = x1[i];
-        const fx = wx[i];
-        const top = lut[src[r0 + a]] + (lut[src[r0 + b]] - lut[src[r0 + a]]) * fx;
-        const bot = lut[src[r1 + a]] + (lut[src[r1 + b]] - lut[src[r1 + a]]) * fx;
+        const a = x0[i]!;
+        const b = x1[i]!;
+        const fx = wx[i]!;
+        const top = lut[src[r0 + a]!]! + (lut[src[r0 + b]!]! - lut[src[r0 + a]!]!) * fx;
+        const bot = lut[src[r1 + a]!]! + (lut[src[r1 + b]!]! - lut[src[r1 + a]!]!) * fx;
         dst[o++] = top + (bot - top) * fy;
       }
     }
@@ -133,13 +137,13 @@ export class Preprocessor {
     const stride = frameWidth * sc;
     const plane = width * height;
     for (let j = 0; j < height; j++) {
-      const r0 = y0[j] * stride;
-      const r1 = y1[j] * stride;
-      const fy = wy[j];
+      const r0 = y0[j]! * stride;
+      const r1 = y1[j]! * stride;
+      const fy = wy[j]!;
       for (let i = 0; i < width; i++) {
-        const a = x0[i] * sc;
-        const b = x1[i] * sc;
-        const fx = wx[i];
+        const a = x0[i]! * sc;
+        const b = x1[i]! * sc;
+        const fx = wx[i]!;
         for (let c = 0; c < channels; c++) {
           const v00 = sample(src, r0 + a, sc, channels, c);
           const v01 = sample(src, r0 + b, sc, channels, c);
@@ -149,7 +153,7 @@ export class Preprocessor {
           const v = top + (v10 + (v11 - v10) * fx - top) * fy;
           // Interpolate in byte space here because luma is fractional; normalise the result.
           const base = c * 256;
-          const n = (lut[base + 1] - lut[base]) * v + lut[base];
+          const n = (lut[base + 1]! - lut[base]!) * v + lut[base]!;
           dst[layout === 'NCHW' ? c * plane + j * width + i : (j * width + i) * channels + c] = n;
         }
       }
@@ -159,9 +163,9 @@ export class Preprocessor {
 
 /** Byte value of output channel c at pixel offset p, converting Mono8↔RGB (ITU-R BT.601 luma). */
 function sample(src: Uint8Array, p: number, srcChannels: number, dstChannels: number, c: number): number {
-  if (srcChannels === 1) return src[p];
-  if (dstChannels === 3) return src[p + c];
-  return 0.299 * src[p] + 0.587 * src[p + 1] + 0.114 * src[p + 2];
+  if (srcChannels === 1) return src[p]!;
+  if (dstChannels === 3) return src[p + c]!;
+  return 0.299 * src[p]! + 0.587 * src[p + 1]! + 0.114 * src[p + 2]!;
 }
 
 function axisTable(start: number, length: number, out: number, i0: Int32Array, i1: Int32Array, w: Float32Array): void {
@@ -175,4 +179,18 @@ function axisTable(start: number, length: number, out: number, i0: Int32Array, i
     i1[d] = start + Math.min(f + 1, length - 1);
     w[d] = s - f;
   }
+}
+
+/** The preprocessing a model's input asks for: size and layout from its shape, channels from its pixel format. */
+export function preprocessSpecOf(input: ModelManifest['input']): PreprocessSpec {
+  const [, d1, d2, d3] = input.shape as [number, number, number, number];
+  const nchw = input.layout === 'NCHW';
+  return {
+    channels: input.pixelFormat === 'Mono8' ? 1 : 3,
+    height: nchw ? d2 : d1,
+    width: nchw ? d3 : d2,
+    layout: input.layout,
+    mean: input.normalization.mean,
+    std: input.normalization.std,
+  };
 }

@@ -1,63 +1,61 @@
 /**
  * A model as a station runs it: preprocessor into the model's own input tensor, the ONNX session and the
- * decoder for its outputs. Each stage is a separate call so the station can time them separately.
+ * decoder of its kind (./decoders/index.ts) bound to its outputs and the station's rule. Each stage is a separate
+ * call so the station can time them separately.
  */
 import path from 'node:path';
+import type { Logger } from 'pino';
 import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { RoiConfig, StationModelConfig } from '../config/schema.ts';
 import { OnnxModel } from './onnx-model.ts';
-import { Preprocessor } from './preprocess.ts';
-import { AnomalyMapDecoder } from './decoders/anomaly-map.ts';
-import { ClassificationDecoder } from './decoders/classification.ts';
+import { Preprocessor, preprocessSpecOf } from './preprocess.ts';
+import { checkGoldenFrame } from './golden-frame.ts';
+import { bindDecoder, type AnyBoundDecoder } from './decoders/index.ts';
+import type { AnomalyMapDecoder } from './decoders/anomaly-map.ts';
+import type { ClassificationDecoder } from './decoders/classification.ts';
+import type { DecisionParts, FrameGeometry } from './decoders/decoder.ts';
 
 export class StationModel {
   readonly name: string;
   readonly config: StationModelConfig;
   readonly onnx: OnnxModel;
   readonly preprocessor: Preprocessor;
-  readonly anomaly: AnomalyMapDecoder | null;
-  readonly classification: ClassificationDecoder | null;
-  private readonly mapOut: Float32Array | null;
-  private readonly scoreOut: Float32Array | null;
-  private readonly logitsOut: Float32Array | null;
+  readonly decoder: AnyBoundDecoder;
 
   private constructor(config: StationModelConfig, onnx: OnnxModel, roi: RoiConfig | null) {
     this.config = config;
     this.onnx = onnx;
     this.name = config.name ?? onnx.manifest.name;
-    const input = onnx.manifest.input;
-    const [, d1, d2, d3] = input.shape;
-    const nchw = input.layout === 'NCHW';
-    this.preprocessor = new Preprocessor(
-      {
-        channels: (nchw ? d1 : d3) as 1 | 3,
-        height: nchw ? d2 : d1,
-        width: nchw ? d3 : d2,
-        layout: input.layout,
-        mean: input.normalization.mean,
-        std: input.normalization.std,
-      },
-      roi,
-    );
-    const d = onnx.manifest.decoder;
-    if (d.kind === 'anomaly-map') {
-      this.anomaly = new AnomalyMapDecoder(d, onnx.outputShapes.get(d.mapOutput) ?? []);
-      this.classification = null;
-      this.mapOut = onnx.output(d.mapOutput);
-      this.scoreOut = d.scoreOutput ? onnx.output(d.scoreOutput) : null;
-      this.logitsOut = null;
-    } else {
-      this.anomaly = null;
-      this.classification = new ClassificationDecoder(d);
-      this.mapOut = null;
-      this.scoreOut = null;
-      this.logitsOut = onnx.output(d.output);
+    this.preprocessor = new Preprocessor(preprocessSpecOf(onnx.manifest.input), roi);
+    const outputs = { output: (n: string) => onnx.output(n), outputShape: (n: string) => onnx.outputShapes.get(n) ?? [] };
+    this.decoder = bindDecoder(this.name, onnx.manifest.decoder, config, outputs);
+  }
+
+  static async load(config: StationModelConfig, configDir: string, roi: RoiConfig | null, log?: Logger): Promise<StationModel> {
+    const onnx = await OnnxModel.load(path.resolve(configDir, config.manifest), {
+      intraOpThreads: config.intraOpThreads,
+      runTimeoutMs: config.runTimeoutMs,
+      ...(log ? { log } : {}),
+    });
+    try {
+      // The golden frame goes through the very preprocessing a station builds (no ROI): a changed decoder, resize
+      // or normalisation refuses the model here instead of shifting scores on the line.
+      await checkGoldenFrame(onnx, { preprocessor: new Preprocessor(preprocessSpecOf(onnx.manifest.input), null) });
+      return new StationModel(config, onnx, roi);
+    } catch (err) {
+      await onnx.close();
+      throw err;
     }
   }
 
-  static async load(config: StationModelConfig, configDir: string, roi: RoiConfig | null): Promise<StationModel> {
-    const onnx = await OnnxModel.load(path.resolve(configDir, config.manifest), { intraOpThreads: config.intraOpThreads });
-    return new StationModel(config, onnx, roi);
+  /** The anomaly-map decoder's last decode, for tools that read scores and regions (eval, training); else null. */
+  get anomaly(): AnomalyMapDecoder | null {
+    return this.decoder.kind === 'anomaly-map' ? this.decoder.state : null;
+  }
+
+  /** The classification decoder's last decode, for tools that read probabilities; else null. */
+  get classification(): ClassificationDecoder | null {
+    return this.decoder.kind === 'classification' ? this.decoder.state : null;
   }
 
   preprocess(slot: FrameSlot): void {
@@ -69,8 +67,11 @@ export class StationModel {
   }
 
   decode(): void {
-    if (this.anomaly) this.anomaly.decode(this.mapOut as Float32Array, this.scoreOut);
-    else (this.classification as ClassificationDecoder).decode(this.logitsOut as Float32Array);
+    this.decoder.decode();
+  }
+
+  decide(geometry: FrameGeometry, into: DecisionParts): void {
+    this.decoder.decide(geometry, into);
   }
 
   close(): Promise<void> {

@@ -59,10 +59,7 @@ const Telecentric = z
     imageSize: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
     affine: z.array(Num).length(6).describe('[a, b, c, d, e, f]: x_mm = a·u + b·v + c, y_mm = d·u + e·v + f'),
     mmPerPx: Num.describe('Mean scale, √|det| of the linear part'),
-    uniformity: z
-      .object({ minMmPerPx: Num, maxMmPerPx: Num, spreadPct: Num, cells: z.number().int() })
-      .strict()
-      .optional(),
+    uniformity: z.object({ minMmPerPx: Num, maxMmPerPx: Num, spreadPct: Num, cells: z.number().int() }).strict().optional(),
     residualRmsMm: Num.optional(),
     target: z.string().optional(),
     createdAt: z.string().optional(),
@@ -109,13 +106,15 @@ export function distortNormalized(x: number, y: number, d: DistortionCoeffs, out
  * iterated to 1e-12 or 50 steps: converges in a few steps for the distortion of industrial lenses.
  */
 export function undistortNormalized(xd: number, yd: number, d: DistortionCoeffs, out: Float64Array): void {
-  let x = xd, y = yd;
+  let x = xd,
+    y = yd;
   for (let i = 0; i < 50; i++) {
     const r2 = x * x + y * y;
     const icdist = 1 / (1 + r2 * (d.k1 + r2 * (d.k2 + r2 * d.k3)));
     const dx = 2 * d.p1 * x * y + d.p2 * (r2 + 2 * x * x);
     const dy = d.p1 * (r2 + 2 * y * y) + 2 * d.p2 * x * y;
-    const nx = (xd - dx) * icdist, ny = (yd - dy) * icdist;
+    const nx = (xd - dx) * icdist,
+      ny = (yd - dy) * icdist;
     const step = Math.abs(nx - x) + Math.abs(ny - y);
     x = nx;
     y = ny;
@@ -129,15 +128,15 @@ export function undistortNormalized(xd: number, yd: number, d: DistortionCoeffs,
 export function undistortPixel(cal: PinholeCalibration, u: number, v: number, out: Float64Array): void {
   const { fx, fy, cx, cy } = cal.camera;
   undistortNormalized((u - cx) / fx, (v - cy) / fy, cal.distortion, out);
-  out[0] = out[0] * fx + cx;
-  out[1] = out[1] * fy + cy;
+  out[0] = out[0]! * fx + cx;
+  out[1] = out[1]! * fy + cy;
 }
 
 export function distortPixel(cal: PinholeCalibration, u: number, v: number, out: Float64Array): void {
   const { fx, fy, cx, cy } = cal.camera;
   distortNormalized((u - cx) / fx, (v - cy) / fy, cal.distortion, out);
-  out[0] = out[0] * fx + cx;
-  out[1] = out[1] * fy + cy;
+  out[0] = out[0]! * fx + cx;
+  out[1] = out[1]! * fy + cy;
 }
 
 /**
@@ -162,7 +161,11 @@ export class PixelToMm {
       this.description = 'pinhole + distortion, part plane by homography';
     } else {
       if (!(fallbackMmPerPx && fallbackMmPerPx > 0)) {
-        throw new LinesightError('LS_ERR_METROLOGY_SPEC', 'no scale: give mm per pixel (station scale or --mm-per-px) or a calibration with a metric mapping', {});
+        throw new LinesightError(
+          'LS_ERR_METROLOGY_SPEC',
+          'no scale: give mm per pixel (station scale or --mm-per-px) or a calibration with a metric mapping',
+          {},
+        );
       }
       this.scale = fallbackMmPerPx;
       this.description = cal ? `pinhole undistortion, ${fallbackMmPerPx} mm/px` : `${fallbackMmPerPx} mm/px`;
@@ -173,22 +176,23 @@ export class PixelToMm {
   /** Writes [x_mm, y_mm] of pixel (u, v) into out[o], out[o+1]. */
   map(u: number, v: number, out: Float64Array, o = 0): void {
     const cal = this.cal;
-    let x = u, y = v;
+    let x = u,
+      y = v;
     if (cal?.kind === 'pinhole') {
       undistortPixel(cal, u, v, this.tmp);
-      x = this.tmp[0];
-      y = this.tmp[1];
+      x = this.tmp[0]!;
+      y = this.tmp[1]!;
       if (cal.plane) {
         const h = cal.plane.homography;
-        const w = h[6] * x + h[7] * y + h[8];
-        out[o] = (h[0] * x + h[1] * y + h[2]) / w;
-        out[o + 1] = (h[3] * x + h[4] * y + h[5]) / w;
+        const w = h[6]! * x + h[7]! * y + h[8]!;
+        out[o] = (h[0]! * x + h[1]! * y + h[2]!) / w;
+        out[o + 1] = (h[3]! * x + h[4]! * y + h[5]!) / w;
         return;
       }
     } else if (cal?.kind === 'telecentric') {
       const a = cal.affine;
-      out[o] = a[0] * x + a[1] * y + a[2];
-      out[o + 1] = a[3] * x + a[4] * y + a[5];
+      out[o] = a[0]! * x + a[1]! * y + a[2]!;
+      out[o + 1] = a[3]! * x + a[4]! * y + a[5]!;
       return;
     }
     out[o] = (x + 0.5) * this.scale;
@@ -202,6 +206,6 @@ export class PixelToMm {
     this.map(w / 2, h / 2, p, 0);
     this.map(w / 2 + 1, h / 2, p, 2);
     this.map(w / 2, h / 2 + 1, p, 4);
-    return (Math.hypot(p[2] - p[0], p[3] - p[1]) + Math.hypot(p[4] - p[0], p[5] - p[1])) / 2;
+    return (Math.hypot(p[2]! - p[0]!, p[3]! - p[1]!) + Math.hypot(p[4]! - p[0]!, p[5]! - p[1]!)) / 2;
   }
 }

@@ -45,7 +45,7 @@ function rangeIndex(nominalMm: number): number {
     throw new LinesightError('LS_ERR_METROLOGY_SPEC', `ISO 286 tables cover nominal sizes above 0 up to 500 mm, not ${nominalMm}`, { nominalMm });
   }
   let i = 0;
-  while (nominalMm > RANGE_UPPER_MM[i]) i++;
+  while (nominalMm > RANGE_UPPER_MM[i]!) i++;
   return i;
 }
 
@@ -53,16 +53,19 @@ function rangeIndex(nominalMm: number): number {
 export function itGradeUm(nominalMm: number, grade: number): number {
   const row = IT_UM[grade];
   if (!row) throw new LinesightError('LS_ERR_METROLOGY_SPEC', `IT${grade} is not tabulated (IT5–IT13)`, { grade });
-  return row[rangeIndex(nominalMm)];
+  return row[rangeIndex(nominalMm)]!;
 }
 
 /** Limits of an ISO 286 hole class (E/F/G/H/JS, grades 5–13) at a nominal diameter. */
 export function holeLimits(nominalMm: number, cls: string): SizeLimits {
   const m = ISO286_CLASS.exec(cls);
-  if (!m) throw new LinesightError('LS_ERR_METROLOGY_SPEC', `'${cls}' is not a supported ISO 286 hole class (E, F, G, H, JS with grade 5–13, e.g. H8)`, { cls });
+  if (!m)
+    throw new LinesightError('LS_ERR_METROLOGY_SPEC', `'${cls}' is not a supported ISO 286 hole class (E, F, G, H, JS with grade 5–13, e.g. H8)`, {
+      cls,
+    });
   const it = itGradeUm(nominalMm, Number(m[2]));
   if (m[1] === 'JS') return { lowerMm: -it / 2000, upperMm: it / 2000, toleranceUm: it, label: cls };
-  const ei = EI_UM[m[1]][rangeIndex(nominalMm)];
+  const ei = EI_UM[m[1]!]![rangeIndex(nominalMm)]!;
   return { lowerMm: ei / 1000, upperMm: (ei + it) / 1000, toleranceUm: it, label: cls };
 }
 

@@ -104,7 +104,16 @@ export class HoleMeasurer {
     return this.o;
   }
 
-  measure(img: Uint8Array, W: number, H: number, cx0: number, cy0: number, r0: number, out: HoleMeasurement, nominalMm: number | null = this.o.nominalMm): boolean {
+  measure(
+    img: Uint8Array,
+    W: number,
+    H: number,
+    cx0: number,
+    cy0: number,
+    r0: number,
+    out: HoleMeasurement,
+    nominalMm: number | null = this.o.nominalMm,
+  ): boolean {
     out.found = false;
     out.failure = '';
     out.countersinkMm = out.countersinkDepthMm = out.damageDiameterMm = out.fd = Number.NaN;
@@ -118,9 +127,15 @@ export class HoleMeasurer {
     // Pass 1: coarse centre, generous window.
     let n = 0;
     for (let k = 0; k < nr; k++) {
-      const t = (2 * Math.PI * k) / nr, c = Math.cos(t), s = Math.sin(t);
+      const t = (2 * Math.PI * k) / nr,
+        c = Math.cos(t),
+        s = Math.sin(t);
       const r = this.scan.edge(img, W, H, cx0, cy0, c, s, 0.55 * r0, 1.45 * r0, sign, o.minGradient, mode);
-      if (r === r) { ux[n] = cx0 + r * c; uy[n] = cy0 + r * s; n++; }
+      if (r === r) {
+        ux[n] = cx0 + r * c;
+        uy[n] = cy0 + r * s;
+        n++;
+      }
     }
     if (n < Math.max(12, nr * 0.4)) return fail(out, `edges on ${n} of ${nr} rays`);
     let ni = ransacCircle(ux, uy, n, Math.max(o.ransacPx, 0.02 * r0), inl, c1, 200, 0.3 * r0, 2 * r0);
@@ -130,24 +145,36 @@ export class HoleMeasurer {
     const haveEllipse = fitEllipse(ix, iy, ni, e1) && e1.b > 0.5 * e1.a && Math.hypot(e1.cx - c1.cx, e1.cy - c1.cy) < 0.2 * c1.r;
 
     // Pass 2: rays from the refined centre, narrow window around the pass-1 shape.
-    const cx = c1.cx, cy = c1.cy;
+    const cx = c1.cx,
+      cy = c1.cy;
     const win = Math.max(6, 0.08 * c1.r);
     const nr2 = o.rays > 0 ? Math.min(MAX_RAYS, o.rays) : Math.max(64, Math.min(MAX_RAYS, Math.round(2 * Math.PI * c1.r)));
     n = 0;
     for (let k = 0; k < nr2; k++) {
-      const t = (2 * Math.PI * k) / nr2, c = Math.cos(t), s = Math.sin(t);
+      const t = (2 * Math.PI * k) / nr2,
+        c = Math.cos(t),
+        s = Math.sin(t);
       let re = c1.r;
       if (haveEllipse) {
-        const d = t - e1.angle, bc = e1.b * Math.cos(d), as = e1.a * Math.sin(d);
+        const d = t - e1.angle,
+          bc = e1.b * Math.cos(d),
+          as = e1.a * Math.sin(d);
         re = (e1.a * e1.b) / Math.sqrt(bc * bc + as * as);
       }
       const r = this.scan.edge(img, W, H, cx, cy, c, s, re - win, re + win, sign, o.minGradient, mode);
-      if (r === r) { ux[n] = cx + r * c; uy[n] = cy + r * s; n++; }
+      if (r === r) {
+        ux[n] = cx + r * c;
+        uy[n] = cy + r * s;
+        n++;
+      }
     }
     out.rays = nr2;
     if (n < Math.max(12, nr2 * 0.4)) return fail(out, `edges on ${n} of ${nr2} rays (pass 2)`);
     // Inliers: against the pass-1 circle, or its ellipse for tilted holes (a circle band would cut the ends).
-    ni = haveEllipse && e1.a - e1.b > o.ransacPx ? this.ellipseInliers(n, e1, Math.max(o.ransacPx, 0.01 * c1.r)) : ransacCircle(ux, uy, n, Math.max(o.ransacPx, 0.01 * c1.r), inl, c2, 200, 0.5 * c1.r, 1.5 * c1.r);
+    ni =
+      haveEllipse && e1.a - e1.b > o.ransacPx
+        ? this.ellipseInliers(n, e1, Math.max(o.ransacPx, 0.01 * c1.r))
+        : ransacCircle(ux, uy, n, Math.max(o.ransacPx, 0.01 * c1.r), inl, c2, 200, 0.5 * c1.r, 1.5 * c1.r);
     if (ni < Math.max(12, n * 0.5)) return fail(out, `no circle in pass 2: ${ni} of ${n} edge points agree`);
     ni = compact(ux, uy, n, inl, ix, iy);
     if (!fitHyper(ix, iy, ni, c2)) return fail(out, 'circle fit failed (pass 2)');
@@ -163,9 +190,9 @@ export class HoleMeasurer {
     // Millimetres: undistort/scale each inlier, then fit again (a circle on the part plane).
     const { mx, my, mm } = this;
     for (let i = 0; i < ni; i++) {
-      this.mapper.map(ix[i], iy[i], mm, 0);
-      mx[i] = mm[0];
-      my[i] = mm[1];
+      this.mapper.map(ix[i]!, iy[i]!, mm, 0);
+      mx[i] = mm[0]!;
+      my[i] = mm[1]!;
     }
     if (!fitHyper(mx, my, ni, c2)) return fail(out, 'circle fit failed (mm)');
     const resMm = fitCircleLM(mx, my, ni, c2, c2);
@@ -197,11 +224,14 @@ export class HoleMeasurer {
 
   private ellipseInliers(n: number, e: Ellipse, band: number): number {
     let count = 0;
-    const ca = Math.cos(e.angle), sa = Math.sin(e.angle);
+    const ca = Math.cos(e.angle),
+      sa = Math.sin(e.angle);
     for (let i = 0; i < n; i++) {
-      const dx = this.ux[i] - e.cx, dy = this.uy[i] - e.cy;
+      const dx = this.ux[i]! - e.cx,
+        dy = this.uy[i]! - e.cy;
       const t = Math.atan2(dx * sa * -1 + dy * ca, dx * ca + dy * sa);
-      const bc = e.b * Math.cos(t), as = e.a * Math.sin(t);
+      const bc = e.b * Math.cos(t),
+        as = e.a * Math.sin(t);
       const re = (e.a * e.b) / Math.sqrt(bc * bc + as * as);
       const ok = Math.abs(Math.hypot(dx, dy) - re) <= band;
       this.inl[i] = ok ? 1 : 0;
@@ -217,9 +247,15 @@ export class HoleMeasurer {
     const { ux, uy, inl, c2, mm, mx, my } = this;
     let n = 0;
     for (let k = 0; k < nr; k++) {
-      const t = (2 * Math.PI * k) / nr, c = Math.cos(t), s = Math.sin(t);
+      const t = (2 * Math.PI * k) / nr,
+        c = Math.cos(t),
+        s = Math.sin(t);
       const r = this.scan.edge(img, W, H, bore.cx, bore.cy, c, s, bore.r + 3, bore.r * 2.2, sign, o.minGradient);
-      if (r === r) { ux[n] = bore.cx + r * c; uy[n] = bore.cy + r * s; n++; }
+      if (r === r) {
+        ux[n] = bore.cx + r * c;
+        uy[n] = bore.cy + r * s;
+        n++;
+      }
     }
     if (n < nr * 0.4) return bore.r;
     const ring = this.ring;
@@ -227,9 +263,9 @@ export class HoleMeasurer {
     if (ni < nr * 0.4) return bore.r;
     const k = compact(ux, uy, n, inl, ux, uy);
     for (let i = 0; i < k; i++) {
-      this.mapper.map(ux[i], uy[i], mm, 0);
-      mx[i] = mm[0];
-      my[i] = mm[1];
+      this.mapper.map(ux[i]!, uy[i]!, mm, 0);
+      mx[i] = mm[0]!;
+      my[i] = mm[1]!;
     }
     if (!fitHyper(mx, my, k, c2) || !(fitCircleLM(mx, my, k, c2, c2) >= 0)) return bore.r;
     out.countersinkMm = 2 * c2.r;
@@ -257,30 +293,40 @@ export class HoleMeasurer {
       const t = (2 * Math.PI * k) / nr;
       const m = this.scan.profile(img, W, H, cx, cy, Math.cos(t), Math.sin(t), outer0, rOut);
       const p = this.scan.samples;
-      for (let i = 0; i < m; i++) { hist[Math.round(p[i])]++; total++; }
+      for (let i = 0; i < m; i++) {
+        hist[Math.round(p[i]!)]!++;
+        total++;
+      }
     }
     if (total < 16) return;
     const med = histQuantile(hist, total, 0.5);
-    const q25 = histQuantile(hist, total, 0.25), q75 = histQuantile(hist, total, 0.75);
+    const q25 = histQuantile(hist, total, 0.25),
+      q75 = histQuantile(hist, total, 0.75);
     const sigma = (q75 - q25) / 1.349;
     const thr = Math.max(o.damageContrast, 5 * sigma);
     const gap = Math.ceil(1.5 / RAY_STEP) + 1;
     let maxD = 0;
     const mm = this.mm;
-    const cmx = out.centerMm[0], cmy = out.centerMm[1];
+    const cmx = out.centerMm[0]!,
+      cmy = out.centerMm[1]!;
     for (let k = 0; k < nr; k++) {
-      const t = (2 * Math.PI * k) / nr, c = Math.cos(t), s = Math.sin(t);
+      const t = (2 * Math.PI * k) / nr,
+        c = Math.cos(t),
+        s = Math.sin(t);
       const m = this.scan.profile(img, W, H, cx, cy, c, s, start, rOut);
       const p = this.scan.samples;
-      let last = -1, normalRun = 0;
+      let last = -1,
+        normalRun = 0;
       for (let i = 0; i < m; i++) {
-        if (Math.abs(p[i] - med) > thr) { last = i; normalRun = 0; }
-        else if (++normalRun > gap) break;
+        if (Math.abs(p[i]! - med) > thr) {
+          last = i;
+          normalRun = 0;
+        } else if (++normalRun > gap) break;
       }
       if (last < 0) continue;
       const r = start + last * RAY_STEP;
       this.mapper.map(cx + r * c, cy + r * s, mm, 0);
-      const d = Math.hypot(mm[0] - cmx, mm[1] - cmy);
+      const d = Math.hypot(mm[0]! - cmx, mm[1]! - cmy);
       if (d > maxD) maxD = d;
     }
     out.damageDiameterMm = Math.max(2 * maxD, out.diameterMm);
@@ -292,7 +338,7 @@ function histQuantile(hist: Uint32Array, total: number, q: number): number {
   const target = q * total;
   let acc = 0;
   for (let i = 0; i < 256; i++) {
-    acc += hist[i];
+    acc += hist[i]!;
     if (acc >= target) return i;
   }
   return 255;
@@ -303,4 +349,3 @@ function fail(out: HoleMeasurement, why: string): boolean {
   out.failure = why;
   return false;
 }
-

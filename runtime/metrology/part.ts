@@ -33,9 +33,16 @@ export function resolveHoles(cfg: MetrologyConfig): ResolvedHole[] {
     let limits: SizeLimits;
     if (fit) limits = holeLimits(d, fit);
     else if (plus !== undefined && minus !== undefined) limits = explicitLimits(-Math.abs(minus), plus);
-    else throw new LinesightError('LS_ERR_METROLOGY_SPEC', `hole ${h.id}: give a tolerance, either fit (ISO 286, e.g. H8) or plusMm and minusMm`, { hole: h.id });
+    else
+      throw new LinesightError('LS_ERR_METROLOGY_SPEC', `hole ${h.id}: give a tolerance, either fit (ISO 286, e.g. H8) or plusMm and minusMm`, {
+        hole: h.id,
+      });
     return {
-      id: h.id, xMm: h.xMm, yMm: h.yMm, diameterMm: d, limits,
+      id: h.id,
+      xMm: h.xMm,
+      yMm: h.yMm,
+      diameterMm: d,
+      limits,
       positionTolMm: pick('positionTolMm') ?? null,
       roundnessMaxMm: pick('roundnessMaxMm') ?? null,
       fdMax: pick('fdMax') ?? null,
@@ -97,18 +104,22 @@ export class PartInspector {
     this.mapper = mapper;
     const holes = resolveHoles(cfg);
     this.result = new PartResult(holes.map((h) => new HoleResult(h)));
-    this.measurers = holes.map((h) => new HoleMeasurer(mapper, {
-      polarity: cfg.polarity,
-      roundnessUpr: cfg.roundnessUpr,
-      countersinkDeg: h.countersink ? h.countersink.angleDeg : null,
-      // Look for damage only where Fd is judged, and far enough out to see beyond the limit.
-      damageSearch: h.fdMax !== null ? Math.max(1.3, h.fdMax + 0.3) : 0,
-      damageContrast: cfg.damageContrast,
-      nominalMm: h.diameterMm,
-    }));
+    this.measurers = holes.map(
+      (h) =>
+        new HoleMeasurer(mapper, {
+          polarity: cfg.polarity,
+          roundnessUpr: cfg.roundnessUpr,
+          countersinkDeg: h.countersink ? h.countersink.angleDeg : null,
+          // Look for damage only where Fd is judged, and far enough out to see beyond the limit.
+          damageSearch: h.fdMax !== null ? Math.max(1.3, h.fdMax + 0.3) : 0,
+          damageContrast: cfg.damageContrast,
+          nominalMm: h.diameterMm,
+        }),
+    );
     this.candMm = new Float64Array(2 * 256);
     this.taken = new Uint8Array(256);
-    let dMin = Infinity, dMax = 0;
+    let dMin = Infinity,
+      dMax = 0;
     for (const h of holes) {
       dMin = Math.min(dMin, h.diameterMm);
       dMax = Math.max(dMax, h.countersink ? h.countersink.diameterMm : h.diameterMm);
@@ -126,29 +137,33 @@ export class PartInspector {
     const loc = this.locator;
     const n = loc.locate(img, W, H, { polarity: cfg.polarity, step: 2, minDiameterPx: this.minDpx, maxDiameterPx: this.maxDpx });
     for (let i = 0; i < n; i++) {
-      this.mapper.map(loc.candidates[i].cx, loc.candidates[i].cy, this.candMm, 2 * i);
+      this.mapper.map(loc.candidates[i]!.cx, loc.candidates[i]!.cy, this.candMm, 2 * i);
       this.taken[i] = 0;
     }
     const [ox, oy] = cfg.datum.originMm;
     const gate2 = cfg.searchRadiusMm * cfg.searchRadiusMm;
     res.measured = 0;
     for (let h = 0; h < res.holes.length; h++) {
-      const r = res.holes[h];
+      const r = res.holes[h]!;
       const spec = r.hole;
       r.reasons.length = 0;
       r.detail = '';
       r.nominalMm[0] = ox + this.cosA * spec.xMm - this.sinA * spec.yMm;
       r.nominalMm[1] = oy + this.sinA * spec.xMm + this.cosA * spec.yMm;
-      let best = -1, bd = gate2;
+      let best = -1,
+        bd = gate2;
       for (let i = 0; i < n; i++) {
-        const d = (this.candMm[2 * i] - r.nominalMm[0]) ** 2 + (this.candMm[2 * i + 1] - r.nominalMm[1]) ** 2;
-        if (d <= bd) { bd = d; best = i; }
+        const d = (this.candMm[2 * i]! - r.nominalMm[0]) ** 2 + (this.candMm[2 * i + 1]! - r.nominalMm[1]) ** 2;
+        if (d <= bd) {
+          bd = d;
+          best = i;
+        }
       }
       r.found = false;
       if (best >= 0) {
         this.taken[best] = 1;
-        const c = loc.candidates[best];
-        r.found = this.measurers[h].measure(img, W, H, c.cx, c.cy, c.r, r.m);
+        const c = loc.candidates[best]!;
+        r.found = this.measurers[h]!.measure(img, W, H, c.cx, c.cy, c.r, r.m);
         if (r.found) res.measured++;
       }
     }
@@ -161,7 +176,7 @@ export class PartInspector {
     res.unexpected.length = 0;
     for (let i = 0; i < n; i++) {
       if (this.taken[i]) continue;
-      const c = loc.candidates[i];
+      const c = loc.candidates[i]!;
       res.unexpected.push(c.cx, c.cy, 2 * c.r);
     }
     if (cfg.flagUnexpected && res.unexpected.length > 0) res.ok = false;
@@ -171,19 +186,41 @@ export class PartInspector {
   /** Rigid 2D least-squares fit (Procrustes, no scale) of the nominal pattern onto the measured centres. */
   private bestFit(): void {
     const holes = this.result.holes;
-    let k = 0, mx = 0, my = 0, nx = 0, ny = 0;
-    for (const r of holes) if (r.found) { k++; mx += r.m.centerMm[0]; my += r.m.centerMm[1]; nx += r.nominalMm[0]; ny += r.nominalMm[1]; }
+    let k = 0,
+      mx = 0,
+      my = 0,
+      nx = 0,
+      ny = 0;
+    for (const r of holes)
+      if (r.found) {
+        k++;
+        mx += r.m.centerMm[0]!;
+        my += r.m.centerMm[1]!;
+        nx += r.nominalMm[0]!;
+        ny += r.nominalMm[1]!;
+      }
     if (k < 2) return;
-    mx /= k; my /= k; nx /= k; ny /= k;
-    let sxx = 0, sxy = 0;
-    for (const r of holes) if (r.found) {
-      const ax = r.nominalMm[0] - nx, ay = r.nominalMm[1] - ny, bx = r.m.centerMm[0] - mx, by = r.m.centerMm[1] - my;
-      sxx += ax * bx + ay * by;
-      sxy += ax * by - ay * bx;
-    }
-    const th = Math.atan2(sxy, sxx), c = Math.cos(th), s = Math.sin(th);
+    mx /= k;
+    my /= k;
+    nx /= k;
+    ny /= k;
+    let sxx = 0,
+      sxy = 0;
+    for (const r of holes)
+      if (r.found) {
+        const ax = r.nominalMm[0]! - nx,
+          ay = r.nominalMm[1]! - ny,
+          bx = r.m.centerMm[0]! - mx,
+          by = r.m.centerMm[1]! - my;
+        sxx += ax * bx + ay * by;
+        sxy += ax * by - ay * bx;
+      }
+    const th = Math.atan2(sxy, sxx),
+      c = Math.cos(th),
+      s = Math.sin(th);
     for (const r of holes) {
-      const ax = r.nominalMm[0] - nx, ay = r.nominalMm[1] - ny;
+      const ax = r.nominalMm[0]! - nx,
+        ay = r.nominalMm[1]! - ny;
       r.nominalMm[0] = mx + c * ax - s * ay;
       r.nominalMm[1] = my + s * ax + c * ay;
     }
@@ -197,8 +234,8 @@ export class PartInspector {
       return;
     }
     const m = r.m;
-    r.dxMm = m.centerMm[0] - r.nominalMm[0];
-    r.dyMm = m.centerMm[1] - r.nominalMm[1];
+    r.dxMm = m.centerMm[0]! - r.nominalMm[0]!;
+    r.dyMm = m.centerMm[1]! - r.nominalMm[1]!;
     r.positionMm = 2 * Math.hypot(r.dxMm, r.dyMm);
     r.diameterDevMm = m.diameterMm - h.diameterMm;
     const size = checkSize(h.diameterMm, h.limits, m.diameterMm);
@@ -218,15 +255,23 @@ export class PartInspector {
 
 /** Human-readable detail of a failing hole (built only for NOK holes, so off the OK fast path). */
 function describe(r: HoleResult): string {
-  const h = r.hole, m = r.m;
+  const h = r.hole,
+    m = r.m;
   const parts: string[] = [];
   for (const code of r.reasons) {
     if (code === 'HOLE_DIAMETER_HIGH' || code === 'HOLE_DIAMETER_LOW') {
-      parts.push(`Ø${m.diameterMm.toFixed(4)} outside ${h.diameterMm} ${h.limits.label} [${(h.diameterMm + h.limits.lowerMm).toFixed(4)}, ${(h.diameterMm + h.limits.upperMm).toFixed(4)}]`);
+      parts.push(
+        `Ø${m.diameterMm.toFixed(4)} outside ${h.diameterMm} ${h.limits.label} [${(h.diameterMm + h.limits.lowerMm).toFixed(4)}, ${(h.diameterMm + h.limits.upperMm).toFixed(4)}]`,
+      );
     } else if (code === 'HOLE_POSITION') parts.push(`position Ø${r.positionMm.toFixed(4)} > ${h.positionTolMm}`);
     else if (code === 'HOLE_ROUNDNESS') parts.push(`roundness ${m.roundnessMm.toFixed(4)} > ${h.roundnessMaxMm}`);
     else if (code === 'HOLE_DELAMINATION') parts.push(`Fd ${m.fd.toFixed(3)} > ${h.fdMax}`);
-    else if (code === 'HOLE_COUNTERSINK') parts.push(Number.isNaN(m.countersinkMm) ? 'countersink not found' : `countersink Ø${m.countersinkMm.toFixed(3)} outside ${h.countersink?.diameterMm} +${h.countersink?.plusMm}/−${h.countersink?.minusMm}`);
+    else if (code === 'HOLE_COUNTERSINK')
+      parts.push(
+        Number.isNaN(m.countersinkMm)
+          ? 'countersink not found'
+          : `countersink Ø${m.countersinkMm.toFixed(3)} outside ${h.countersink?.diameterMm} +${h.countersink?.plusMm}/−${h.countersink?.minusMm}`,
+      );
   }
   return `${h.id}: ${parts.join('; ')}`;
 }

@@ -30,9 +30,11 @@ export function roundness(xs: ArrayLike<number>, ys: ArrayLike<number>, n: numbe
     cosP = new Float64Array(n);
     sinP = new Float64Array(n);
   }
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < n; i++) {
-    const dx = xs[i] - cx, dy = ys[i] - cy;
+    const dx = xs[i]! - cx,
+      dy = ys[i]! - cy;
     const d = Math.hypot(dx, dy);
     const e = d - r;
     resid[i] = e;
@@ -49,28 +51,36 @@ export function roundness(xs: ArrayLike<number>, ys: ArrayLike<number>, n: numbe
   const kMax = Math.min(Math.floor(n / 2) - 1, Math.ceil(3 * upr));
   filt.fill(0, 0, n);
   // (powRe, powIm) = e^{ikφ} per point, advanced one harmonic at a time: O(n·k) and no trig in the loop.
-  if (powRe.length < n) { powRe = new Float64Array(n); powIm = new Float64Array(n); }
-  for (let i = 0; i < n; i++) { powRe[i] = cosP[i]; powIm[i] = sinP[i]; }
+  if (powRe.length < n) {
+    powRe = new Float64Array(n);
+    powIm = new Float64Array(n);
+  }
+  for (let i = 0; i < n; i++) {
+    powRe[i] = cosP[i]!;
+    powIm[i] = sinP[i]!;
+  }
   for (let k = 2; k <= kMax; k++) {
     const w = Math.exp(-Math.PI * ((ALPHA * k) / upr) ** 2);
     if (w < 1e-4) break;
-    let ak = 0, bk = 0;
+    let ak = 0,
+      bk = 0;
     for (let i = 0; i < n; i++) {
-      const re = powRe[i] * cosP[i] - powIm[i] * sinP[i];
-      const im = powRe[i] * sinP[i] + powIm[i] * cosP[i];
+      const re = powRe[i]! * cosP[i]! - powIm[i]! * sinP[i]!;
+      const im = powRe[i]! * sinP[i]! + powIm[i]! * cosP[i]!;
       powRe[i] = re;
       powIm[i] = im;
-      ak += resid[i] * re;
-      bk += resid[i] * im;
+      ak += resid[i]! * re;
+      bk += resid[i]! * im;
     }
     ak *= 2 / n;
     bk *= 2 / n;
-    for (let i = 0; i < n; i++) filt[i] += w * (ak * powRe[i] + bk * powIm[i]);
+    for (let i = 0; i < n; i++) filt[i]! += w * (ak * powRe[i]! + bk * powIm[i]!);
   }
-  lo = Infinity; hi = -Infinity;
+  lo = Infinity;
+  hi = -Infinity;
   for (let i = 0; i < n; i++) {
-    if (filt[i] < lo) lo = filt[i];
-    if (filt[i] > hi) hi = filt[i];
+    if (filt[i]! < lo) lo = filt[i]!;
+    if (filt[i]! > hi) hi = filt[i]!;
   }
   res.roundness = hi - lo;
   return res;

@@ -26,7 +26,11 @@ const HoleLimits = {
   plusMm: z.number().optional().describe('Upper deviation from nominal, mm (e.g. 0.05)'),
   minusMm: z.number().optional().describe('Lower deviation magnitude below nominal, mm (e.g. 0.05 for −0.05)'),
   positionTolMm: z.number().positive().optional().describe('True-position tolerance: diameter of the zone around the nominal centre, mm'),
-  roundnessMaxMm: z.number().positive().optional().describe('Roundness limit (peak-to-valley from the least-squares circle, filtered at roundnessUpr), mm'),
+  roundnessMaxMm: z
+    .number()
+    .positive()
+    .optional()
+    .describe('Roundness limit (peak-to-valley from the least-squares circle, filtered at roundnessUpr), mm'),
   fdMax: z.number().min(1).optional().describe('Delamination factor limit Fd = Dmax / Dnom (CFRP); omit on metals'),
   countersink: Countersink.optional(),
 };
@@ -35,7 +39,10 @@ const HoleDefaults = z.object(HoleLimits).strict().describe('Limits shared by ev
 
 const Hole = HoleDefaults.partial()
   .extend({
-    id: z.string().regex(/^[A-Za-z0-9_-]+$/).describe('Hole id in results (letters, digits, _ and -)'),
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .describe('Hole id in results (letters, digits, _ and -)'),
     xMm: z.number().describe('Nominal centre x relative to the part datum, mm'),
     yMm: z.number().describe('Nominal centre y relative to the part datum, mm'),
   })
@@ -47,8 +54,10 @@ const Datum = z
     type: z
       .enum(['fixture', 'best-fit'])
       .default('fixture')
-      .describe('fixture: the part datum sits at originMm/angleDeg in the calibrated frame; best-fit: the pattern is ' +
-        'aligned to the measured holes (rotation + translation, least squares) before positions are judged'),
+      .describe(
+        'fixture: the part datum sits at originMm/angleDeg in the calibrated frame; best-fit: the pattern is ' +
+          'aligned to the measured holes (rotation + translation, least squares) before positions are judged',
+      ),
     originMm: z.tuple([z.number(), z.number()]).default([0, 0]).describe('Datum origin in the calibrated frame, mm'),
     angleDeg: z.number().default(0).describe('Datum x axis angle in the calibrated frame, degrees'),
   })
@@ -75,7 +84,13 @@ export type CountersinkSpec = z.output<typeof Countersink>;
 
 /** Reason codes raised by hole metrology, in PLC bit order. */
 export const HOLE_REASONS = [
-  'HOLE_MISSING', 'HOLE_DIAMETER_HIGH', 'HOLE_DIAMETER_LOW', 'HOLE_POSITION', 'HOLE_ROUNDNESS',
-  'HOLE_DELAMINATION', 'HOLE_COUNTERSINK', 'HOLE_UNEXPECTED',
+  'HOLE_MISSING',
+  'HOLE_DIAMETER_HIGH',
+  'HOLE_DIAMETER_LOW',
+  'HOLE_POSITION',
+  'HOLE_ROUNDNESS',
+  'HOLE_DELAMINATION',
+  'HOLE_COUNTERSINK',
+  'HOLE_UNEXPECTED',
 ] as const;
 export type HoleReason = (typeof HOLE_REASONS)[number];

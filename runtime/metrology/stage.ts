@@ -34,7 +34,15 @@ export class MetrologyStage {
     this.flagUnexpected = cfg.flagUnexpected;
     this.keys = this.inspector.result.holes.map((r) => {
       const p = `hole.${r.hole.id}.`;
-      return { d: `${p}diameter_mm`, dev: `${p}diameter_dev_mm`, pos: `${p}position_mm`, round: `${p}roundness_mm`, ovality: `${p}ovality`, fd: `${p}fd`, cs: `${p}countersink_mm` };
+      return {
+        d: `${p}diameter_mm`,
+        dev: `${p}diameter_dev_mm`,
+        pos: `${p}position_mm`,
+        round: `${p}roundness_mm`,
+        ovality: `${p}ovality`,
+        fd: `${p}fd`,
+        cs: `${p}countersink_mm`,
+      };
     });
   }
 
@@ -52,14 +60,14 @@ export class MetrologyStage {
   /** Measures the frame's holes and returns the decision with their measurements, reasons and defects added. */
   apply(slot: FrameSlot, decision: Decision): Decision {
     const part = this.inspector.inspect(this.mono(slot), slot.width, slot.height);
-    const reasons = decision.reasons as Reason[];
-    const defects = decision.defects as Defect[];
+    const reasons = decision.reasons;
+    const defects = decision.defects;
     const m = decision.measurements;
     m['holes.measured'] = part.measured;
     m['holes.unexpected'] = part.unexpected.length / 3;
     for (let i = 0; i < part.holes.length; i++) {
-      const r = part.holes[i];
-      const k = this.keys[i];
+      const r = part.holes[i]!;
+      const k = this.keys[i]!;
       if (r.found) {
         m[k.d] = round(r.m.diameterMm);
         m[k.dev] = round(r.diameterDevMm);
@@ -71,7 +79,15 @@ export class MetrologyStage {
       }
       if (r.ok) continue;
       for (const code of r.reasons) reasons.push({ code, source: METROLOGY_SOURCE, detail: r.detail });
-      defects.push(holeDefect(r.reasons[0].toLowerCase(), r.found ? r.m.centerPx[0] : -1, r.found ? r.m.centerPx[1] : -1, r.found ? r.m.diameterPx : 0, r.found ? r.m.diameterMm : 0));
+      defects.push(
+        holeDefect(
+          r.reasons[0]!.toLowerCase(),
+          r.found ? r.m.centerPx[0]! : -1,
+          r.found ? r.m.centerPx[1]! : -1,
+          r.found ? r.m.diameterPx : 0,
+          r.found ? r.m.diameterMm : 0,
+        ),
+      );
     }
     if (this.flagUnexpected) pushUnexpected(part, reasons, defects);
     if (reasons.length === 0) return decision;
@@ -84,7 +100,7 @@ export class MetrologyStage {
     const n = slot.width * slot.height;
     if (this.gray.length < n) this.gray = new Uint8Array(n);
     const d = slot.data;
-    for (let i = 0, j = 0; i < n; i++, j += 3) this.gray[i] = (77 * d[j] + 150 * d[j + 1] + 29 * d[j + 2]) >> 8;
+    for (let i = 0, j = 0; i < n; i++, j += 3) this.gray[i] = (77 * d[j]! + 150 * d[j + 1]! + 29 * d[j + 2]!) >> 8;
     return this.gray;
   }
 }
@@ -92,8 +108,12 @@ export class MetrologyStage {
 function pushUnexpected(part: PartResult, reasons: Reason[], defects: Defect[]): void {
   const u = part.unexpected;
   for (let i = 0; i < u.length; i += 3) {
-    reasons.push({ code: 'HOLE_UNEXPECTED', source: METROLOGY_SOURCE, detail: `hole at (${u[i].toFixed(1)}, ${u[i + 1].toFixed(1)}) px matches no nominal position` });
-    defects.push(holeDefect('hole_unexpected', u[i], u[i + 1], u[i + 2], null));
+    reasons.push({
+      code: 'HOLE_UNEXPECTED',
+      source: METROLOGY_SOURCE,
+      detail: `hole at (${u[i]!.toFixed(1)}, ${u[i + 1]!.toFixed(1)}) px matches no nominal position`,
+    });
+    defects.push(holeDefect('hole_unexpected', u[i]!, u[i + 1]!, u[i + 2]!, null));
   }
 }
 

@@ -6,7 +6,10 @@ export class FrameQueue {
   private head = 0;
   private size = 0;
 
-  constructor(readonly capacity: number) {
+  readonly capacity: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
     this.ring = new Array<FrameSlot | null>(capacity).fill(null);
   }
 
@@ -26,7 +29,7 @@ export class FrameQueue {
 
   shift(): FrameSlot | null {
     if (this.size === 0) return null;
-    const slot = this.ring[this.head];
+    const slot = this.ring[this.head]!;
     this.ring[this.head] = null;
     this.head = (this.head + 1) % this.capacity;
     this.size--;

@@ -13,7 +13,13 @@ export function emptyTimings(): StageTimings {
   return { acquireMs: 0, queueMs: 0, preprocessMs: 0, inferMs: 0, decodeMs: 0, decideMs: 0, measureMs: 0, totalMs: 0 };
 }
 
-export async function inspectFrame(models: readonly StationModel[], slot: FrameSlot, geometry: FrameGeometry, t: StageTimings, metrology: MetrologyStage | null = null): Promise<Decision> {
+export async function inspectFrame(
+  models: readonly StationModel[],
+  slot: FrameSlot,
+  geometry: FrameGeometry,
+  t: StageTimings,
+  metrology: MetrologyStage | null = null,
+): Promise<Decision> {
   let t0 = performance.now();
   for (const m of models) {
     m.preprocess(slot);
@@ -49,7 +55,14 @@ export function modelRefs(models: readonly StationModel[]): readonly ModelRef[] 
   return Object.freeze(models.map((m) => Object.freeze({ name: m.name, sha256: m.onnx.sha256 })));
 }
 
-export function buildResult(line: string, config: StationConfig, models: readonly ModelRef[], slot: FrameSlot, decision: Decision, t: StageTimings): InspectionResult {
+export function buildResult(
+  line: string,
+  config: StationConfig,
+  models: readonly ModelRef[],
+  slot: FrameSlot,
+  decision: Decision,
+  t: StageTimings,
+): InspectionResult {
   return {
     sequence: 0,
     line,

@@ -23,6 +23,7 @@ import type { ModelRef } from '../results/result.ts';
 import { stageRecorders, type Stage, type LatencyRecorder } from '../timing/latency-recorder.ts';
 import { FrameQueue } from './frame-queue.ts';
 import type { MetrologyStage } from '../metrology/stage.ts';
+import type { TriggerOutcome, TriggerRequest, TriggerTarget } from './trigger.ts';
 
 /** Receives each decided result; returns it with its stored sequence. Store + outbox live behind it. */
 export interface ResultHandler {
@@ -40,6 +41,8 @@ export class StationCounters {
   backpressure = 0;
   /** No free pool slot at acquisition (sizing problem; the trigger waits like backpressure). */
   poolExhausted = 0;
+  /** Triggers refused because the station was not running or had reached maxParts. */
+  triggersRefused = 0;
   inspected = 0;
   ok = 0;
   nok = 0;
@@ -48,7 +51,7 @@ export class StationCounters {
 
 export type StationState = 'idle' | 'running' | 'stopping' | 'stopped';
 
-export class Station {
+export class Station implements TriggerTarget {
   readonly name: string;
   readonly counters = new StationCounters();
   readonly latency: Record<Stage, LatencyRecorder> = stageRecorders();
@@ -56,7 +59,7 @@ export class Station {
   private readonly config: StationConfig;
   private readonly line: string;
   private readonly source: FrameSource;
-  private readonly models: readonly StationModel[];
+  readonly models: readonly StationModel[];
   private readonly modelRefs: readonly ModelRef[];
   private readonly metrology: MetrologyStage | null;
   private readonly results: ResultHandler;
@@ -65,7 +68,10 @@ export class Station {
   private readonly queue: FrameQueue;
   private readonly listeners: ((r: InspectionResult) => void)[] = [];
   private pendingTriggers = 0;
-  private readonly pendingPartIds: (string | null)[] = [];
+  /** One entry per pending trigger, oldest first: the request, or null for a free-run tick. */
+  private readonly pendingRequests: (TriggerRequest | null)[] = [];
+  /** The request behind each slot between acquisition and decision (absent for free-run frames). */
+  private readonly requestOf = new Map<FrameSlot, TriggerRequest>();
   private grabbing = false;
   private inspecting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -101,6 +107,10 @@ export class Station {
     this.pump = this.pump.bind(this);
   }
 
+  get triggerMode(): StationConfig['trigger']['mode'] {
+    return this.config.trigger.mode;
+  }
+
   onResult(listener: (r: InspectionResult) => void): void {
     this.listeners.push(listener);
   }
@@ -114,13 +124,23 @@ export class Station {
     }
   }
 
-  /** Software/PLC trigger: one part to acquire. Never dropped under every-trigger. */
-  trigger(partId: string | null = null): void {
-    if (this.state !== 'running') return;
+  /**
+   * Software, PLC or MES trigger (the Trigger port, ./trigger.ts): one part to acquire. Never dropped under
+   * every-trigger; the request's onDecided hears of the part's result, or null when it produced none.
+   */
+  trigger(request: TriggerRequest): TriggerOutcome {
+    if (this.state !== 'running') return this.refuse('not-running');
+    if (this.reachedMaxParts()) return this.refuse('max-parts');
     this.counters.triggers++;
     this.pendingTriggers++;
-    this.pendingPartIds.push(partId);
+    this.pendingRequests.push(request);
     this.pump();
+    return { accepted: true };
+  }
+
+  private refuse(reason: 'not-running' | 'max-parts'): TriggerOutcome {
+    this.counters.triggersRefused++;
+    return { accepted: false, reason };
   }
 
   /** Resolves when the station has inspected everything it acquired (after stop() or a finite source). */
@@ -136,6 +156,9 @@ export class Station {
     while (this.grabbing || this.inspecting || this.queue.length > 0) {
       await (this.inspecting ?? new Promise((r) => setTimeout(r, 5)));
     }
+    // Triggers that never got a frame: their sources learn that no part came of them.
+    this.pendingTriggers = 0;
+    for (const request of this.pendingRequests.splice(0)) request?.onDecided?.(null);
     await this.source.close();
     this.state = 'stopped';
     this.stopRequested?.();
@@ -156,14 +179,16 @@ export class Station {
   private onTick(): void {
     if (this.state !== 'running' || this.config.trigger.mode !== 'free-run') return;
     this.counters.triggers++;
-    if (this.pendingTriggers > 0) this.counters.backpressure++; // camera held: the previous tick still waits
+    if (this.pendingTriggers > 0)
+      this.counters.backpressure++; // camera held: the previous tick still waits
     else {
       this.pendingTriggers = 1;
-      this.pendingPartIds.push(null);
+      this.pendingRequests.push(null);
     }
     this.pump();
     // Drift-free schedule: ticks stay on the fps grid even when a callback runs late.
     this.nextTickAt += 1000 / this.config.trigger.fps;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
     this.timer = setTimeout(this.onTick, Math.max(0, this.nextTickAt - performance.now()));
   }
 
@@ -176,7 +201,7 @@ export class Station {
         return; // resumed by the inspection loop when it frees a queue place
       }
       const oldest = this.queue.shift();
-      if (oldest) this.pool.release(oldest);
+      if (oldest) this.release(oldest, null);
       this.counters.dropped++;
     }
     const slot = this.pool.acquire();
@@ -185,7 +210,9 @@ export class Station {
       return;
     }
     this.pendingTriggers--;
-    slot.partId = this.pendingPartIds.shift() ?? null;
+    const request = this.pendingRequests.shift() ?? null;
+    slot.partId = request?.partId ?? null;
+    if (request !== null) this.requestOf.set(slot, request);
     slot.triggerMs = performance.now();
     this.grabbing = true;
     this.source.grab(slot).then(
@@ -207,7 +234,7 @@ export class Station {
 
   private grabFailed(slot: FrameSlot, err: unknown): void {
     this.grabbing = false;
-    this.pool.release(slot);
+    this.release(slot, null);
     if (isLinesightError(err, 'LS_ERR_SOURCE_EXHAUSTED')) {
       this.sourceEnded = true;
       this.log.info('source exhausted');
@@ -222,6 +249,7 @@ export class Station {
       this.log.error({ err }, 'source failed to deliver a frame');
     }
     // The trigger that produced no frame is not retried: the part has moved on. Keep serving the rest.
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
     setImmediate(this.pump);
   }
 
@@ -237,7 +265,6 @@ export class Station {
     while ((slot = this.queue.shift()) !== null) {
       this.pump(); // a queue place just freed: a held trigger may acquire now, during inference
       await this.inspect(slot);
-      this.pool.release(slot);
       if (this.reachedMaxParts() && this.state === 'running' && !this.grabbing && this.queue.length === 0) void this.stop();
       else this.pump();
     }
@@ -261,7 +288,16 @@ export class Station {
     this.results.handle(result);
     this.latency.store.record(performance.now() - decidedAt);
     this.account(result);
+    this.release(slot, result);
     for (const l of this.listeners) l(result);
+  }
+
+  /** Returns the slot to the pool and tells the trigger behind it (if any) what came of it. */
+  private release(slot: FrameSlot, result: InspectionResult | null): void {
+    const request = this.requestOf.get(slot);
+    if (request !== undefined) this.requestOf.delete(slot);
+    this.pool.release(slot);
+    request?.onDecided?.(result);
   }
 
   private account(r: InspectionResult): void {

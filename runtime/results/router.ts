@@ -1,6 +1,7 @@
 /**
  * Where a decided result goes: written once to SQLite together with one outbox row per durable sink (in the
- * same transaction), then the durable sinks' dispatchers are woken and the best-effort sinks are called.
+ * same transaction), then handed in memory to the durable sinks' dispatchers (runtime/store/outbox.ts: a
+ * caught-up sink never reads it back) and the best-effort sinks are called.
  * Nothing here waits for a PLC: a dead PLC grows the outbox, it never stalls the frame path.
  */
 import type { Logger } from 'pino';
@@ -21,7 +22,9 @@ class StationSink implements ResultSink {
   readonly durable: boolean;
   readonly latency: LatencyRecorder;
   readonly outbox: ResultSink['outbox'];
-  constructor(readonly inner: ResultSink, station: string) {
+  private readonly inner: ResultSink;
+  constructor(inner: ResultSink, station: string) {
+    this.inner = inner;
     this.type = inner.type;
     this.name = `${station}/${inner.name}`;
     this.durable = inner.durable;
@@ -71,8 +74,9 @@ export class ResultRouter implements ResultHandler {
   }
 
   handle(result: InspectionResult): InspectionResult {
-    this.store.append(result, this.durableNames);
-    for (const d of this.dispatchers) d.notify();
+    const stored = this.store.appendStored(result, this.durableNames);
+    // The committed result goes to each dispatcher in memory; one that is behind replays from SQLite instead.
+    for (const d of this.dispatchers) d.offer(stored);
     for (const s of this.direct) s.deliver(result).catch(this.onDirectError);
     return result;
   }

@@ -37,4 +37,10 @@ export const MIGRATIONS: readonly string[] = [
   -- Keeps "next pending for this sink" cheap however many delivered rows pile up.
   CREATE INDEX outbox_pending ON outbox (sink, result_id) WHERE delivered_at IS NULL;
   `,
+  // 2: retention (runtime/store/retention.ts) finds a result's outbox rows by result_id: the "still owed?" check,
+  // the delete of its outbox rows, and the foreign-key check when the result row is deleted (without this index
+  // each deleted result would scan the whole outbox).
+  `
+  CREATE INDEX outbox_result ON outbox (result_id);
+  `,
 ];

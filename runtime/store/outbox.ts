@@ -2,7 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { ResultSink } from '../adapter.ts';
 import { LinesightError } from '../errors.ts';
-import type { Backlog, PendingResult, ResultStore } from './sqlite-store.ts';
+import type { Backlog, PendingResult, ResultStore, StoredResult } from './sqlite-store.ts';
+
+/** Default bound of a dispatcher's in-memory queue (see OutboxOptions.memoryBound). */
+export const DEFAULT_MEMORY_BOUND = 256;
 
 export interface OutboxOptions {
   readonly store: ResultStore;
@@ -29,10 +32,20 @@ export interface OutboxOptions {
    * which a result that old is useless because the part has left the station.
    */
   readonly overflow?: 'keep' | 'drop-oldest';
+  /**
+   * Most results held in memory for this sink (default 256, and never above maxBacklog). A sink that falls
+   * further behind than this is served by replaying from SQLite until it has caught up.
+   */
+  readonly memoryBound?: number;
 }
 
 export interface OutboxCounters {
+  /** fromMemory + replayed. */
   delivered: number;
+  /** Deliveries of a result handed over by offer() (no read from SQLite). */
+  fromMemory: number;
+  /** Deliveries of a result read back from SQLite (restart, after a failure, behind the memory bound). */
+  replayed: number;
   /** Deliveries that threw. */
   failures: number;
   /** Retry rounds started after a backoff. */
@@ -48,15 +61,33 @@ export interface OutboxDispatcherEvents {
   drained: [];
 }
 
+/** A result owed to this sink, held in memory; attempts and lastError are this dispatcher's own view. */
+interface MemoryEntry {
+  readonly id: number;
+  readonly result: StoredResult['result'];
+  attempts: number;
+  lastError: string | null;
+}
+
 /**
- * Delivers one durable sink's outbox strictly in result order, at least once. `notify()` after each append wakes
- * it; there is no polling while healthy. On failure it stops at that result, keeps it pending and retries after an
- * exponential backoff, then continues in order. Construct and `start()` once per sink after the store is open:
- * rows left pending by a previous run are replayed first.
+ * Delivers one durable sink's outbox strictly in result order, at least once. `offer({ id, result })` right after
+ * each append hands it the stored result and wakes it; there is no polling while healthy.
+ *
+ * Two modes. Caught up (`caughtUp`): the sink's pending rows are exactly the in-memory queue, so results are
+ * delivered from memory and SQLite is only written (markDelivered), never read. Behind: at start (a previous run
+ * may have left rows pending), after a failed delivery or store error, when the memory queue passes its bound,
+ * or after a plain `notify()` (an append that was not handed over): rows are read from SQLite with `pending()`
+ * as the outbox always did, while offers keep filling the memory queue (newest `memoryBound` kept). When the
+ * replay reaches the oldest in-memory row, copies older than it are dropped (delivered or given up already)
+ * and the dispatcher is caught up again. A replay that finds nothing pending is caught up too.
+ *
+ * On failure it stops at that result, keeps it pending and retries after an exponential backoff, then continues
+ * in order. Construct and `start()` once per sink after the store is open: rows left pending by a previous run
+ * are replayed first.
  */
 export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   readonly sink: ResultSink;
-  readonly counters: OutboxCounters = { delivered: 0, failures: 0, retries: 0, backlogWarnings: 0, dropped: 0 };
+  readonly counters: OutboxCounters = { delivered: 0, fromMemory: 0, replayed: 0, failures: 0, retries: 0, backlogWarnings: 0, dropped: 0 };
   private readonly store: ResultStore;
   private readonly log: Logger | undefined;
   private readonly initialBackoffMs: number;
@@ -65,12 +96,18 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   private readonly batchSize: number;
   private readonly maxBacklog: number;
   private readonly overflow: 'keep' | 'drop-oldest';
+  private readonly memoryBound: number;
+  /** Offered results still owed, oldest first; ids strictly increasing and, while caughtUp, gap-free. */
+  private readonly memory: MemoryEntry[] = [];
+  /** True while the sink's pending rows are exactly `memory` (see the class comment). False until a replay. */
+  private caughtUp = false;
   /** performance.now() of the first failure of the current outage, null while healthy. */
   private failingSince: number | null = null;
   private deliveredInOutage = 0;
   /**
-   * True from notify() until drain() returns. Cleared synchronously in drain's finally, in the same turn as its
-   * last "nothing pending" query, so a notify() can never fall between the two and be lost.
+   * True from wake() until drain() returns. Cleared synchronously in drain's finally, in the same turn as its
+   * last "nothing pending" check (an empty memory queue or an empty pending() query), so an offer() or notify()
+   * can never fall between the two and be lost.
    */
   private active = false;
   private running: Promise<void> = Promise.resolve();
@@ -91,18 +128,48 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.batchSize = options.batchSize ?? 64;
     this.maxBacklog = options.maxBacklog ?? Infinity;
     this.overflow = options.overflow ?? 'keep';
+    // Caught up, the backlog is the memory queue: keeping it within maxBacklog leaves the policy to the replay.
+    this.memoryBound = Math.max(1, Math.min(options.memoryBound ?? DEFAULT_MEMORY_BOUND, this.maxBacklog));
   }
 
   /** Begins delivering whatever is pending, including rows from before a restart. */
   start(): void {
-    this.notify();
+    this.wake();
   }
 
-  /** A result was appended for this sink. While backing off this waits for the retry instead of hammering. */
+  /**
+   * A result was appended for this sink and is handed over in memory (`store.appendStored`'s return value).
+   * Call once per append, in append order, for every append to this sink; mixing with notify() is allowed (it
+   * falls back to replay). While backing off this waits for the retry instead of hammering.
+   */
+  offer(stored: StoredResult): void {
+    if (this.closed) return;
+    const last = this.memory[this.memory.length - 1];
+    if (last !== undefined && stored.id <= last.id) {
+      // Not in append order: the queue could no longer stand for the outbox. Replay instead.
+      this.fallBehind();
+    } else {
+      this.memory.push({ id: stored.id, result: stored.result, attempts: 0, lastError: null });
+      if (this.memory.length > this.memoryBound) {
+        // Too far behind to hold in memory: keep the newest copies, replay the rest from SQLite.
+        this.memory.shift();
+        if (this.caughtUp) {
+          this.caughtUp = false;
+          this.log?.debug({ sink: this.sink.name, memoryBound: this.memoryBound }, 'outbox memory queue full; replaying from the store');
+        }
+      }
+    }
+    this.wake();
+  }
+
+  /**
+   * A result was appended for this sink without being handed over: the dispatcher reads it from SQLite. While
+   * backing off this waits for the retry instead of hammering.
+   */
   notify(): void {
-    if (this.closed || this.active || this.retryTimer !== null) return;
-    this.active = true;
-    this.running = this.drain();
+    if (this.closed) return;
+    this.fallBehind();
+    this.wake();
   }
 
   backlog(): Backlog {
@@ -124,39 +191,56 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.retryTimer = null;
     this.sink.interrupt?.(); // a delivery waiting on a PLC acknowledgement must not hold shutdown
     await this.running;
+    this.memory.length = 0;
     const waiters = this.drainWaiters.splice(0);
     for (const w of waiters) w.reject(closedError(this.sink.name));
+  }
+
+  private wake(): void {
+    if (this.closed || this.active || this.retryTimer !== null) return;
+    this.active = true;
+    this.running = this.drain();
+  }
+
+  /** The memory queue may no longer match the outbox: drop it and replay from SQLite. */
+  private fallBehind(): void {
+    this.caughtUp = false;
+    this.memory.length = 0;
   }
 
   private async drain(): Promise<void> {
     const name = this.sink.name;
     let emptied = false;
     try {
-      // Yield once: the frame path that called notify() finishes its turn (verdict listeners, slot release)
-      // before the outbox reads its rows, so the store stage times the append alone.
-      await undefined;
+      // Yield once: the frame path that called offer() finishes its turn (verdict listeners, slot release)
+      // before the outbox delivers, so the store stage times the append alone.
+      await Promise.resolve();
       for (;;) {
+        if (this.caughtUp) {
+          const entry = this.memory[0];
+          if (entry === undefined) break; // nothing owed: the check drain's finally pairs with
+          if (this.closed) return;
+          if (!(await this.deliverOne(entry, true))) return;
+          continue;
+        }
         const batch = this.store.pending(name, this.batchSize);
-        if (batch.length === 0) break;
+        if (batch.length === 0) {
+          // Replay found nothing pending: any copies left in memory were delivered or given up already.
+          this.memory.length = 0;
+          this.caughtUp = true;
+          break;
+        }
         if (this.checkBacklog(batch.length)) continue; // rows were dropped: read the batch again
         for (const row of batch) {
           if (this.closed) return;
-          try {
-            await this.sink.deliver(row.result);
-          } catch (err) {
-            this.onFailure(row, err);
-            return;
-          }
-          this.store.markDelivered(name, row.id);
-          this.counters.delivered++;
-          if (this.failingSince !== null) this.deliveredInOutage++;
-          this.consecutiveFailures = 0;
-          this.emit('delivered', row);
+          if (this.joinMemory(row)) break; // caught up: the rest of this batch is in memory
+          if (!(await this.deliverOne(row, false))) return;
         }
       }
       emptied = true;
     } catch (err) {
       // Store trouble (disk, lock): back off like a sink failure rather than lose the loop.
+      this.caughtUp = false; // a delivered row may not be marked: read the truth back on the retry
       this.log?.error({ err, sink: name }, 'outbox dispatcher failed reading or updating the store');
       this.scheduleRetry();
     } finally {
@@ -166,7 +250,10 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.overBacklog = false;
     if (this.failingSince !== null) {
       const replayMs = performance.now() - this.failingSince;
-      this.log?.info({ sink: name, replayed: this.deliveredInOutage, sinceFirstFailureMs: Math.round(replayMs) }, 'outbox backlog replayed after an outage');
+      this.log?.info(
+        { sink: name, replayed: this.deliveredInOutage, sinceFirstFailureMs: Math.round(replayMs) },
+        'outbox backlog replayed after an outage',
+      );
       this.failingSince = null;
       this.deliveredInOutage = 0;
     }
@@ -175,8 +262,58 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.emit('drained');
   }
 
-  private onFailure(row: PendingResult, err: unknown): void {
+  /** Delivers one result and marks it; false when the delivery failed (the retry is scheduled). */
+  private async deliverOne(row: MemoryEntry | PendingResult, fromMemory: boolean): Promise<boolean> {
+    try {
+      await this.sink.deliver(row.result);
+    } catch (err) {
+      if (fromMemory) {
+        const entry = row as MemoryEntry;
+        entry.attempts++;
+        entry.lastError = err instanceof Error ? err.message : String(err);
+      }
+      this.onFailure(row, err, fromMemory);
+      return false;
+    }
+    this.store.markDelivered(this.sink.name, row.id);
+    // Offers during the delivery may have pushed this entry out of a full queue.
+    if (fromMemory && this.memory[0] === row) this.memory.shift();
+    this.counters.delivered++;
+    if (fromMemory) this.counters.fromMemory++;
+    else this.counters.replayed++;
+    if (this.failingSince !== null) this.deliveredInOutage++;
+    this.consecutiveFailures = 0;
+    this.emit('delivered', row);
+    return true;
+  }
+
+  /**
+   * Called for each replayed row before it is delivered. When the replay has reached the oldest in-memory copy,
+   * drops the copies older than `row` (no longer pending: delivered or given up) and, if the queue then starts
+   * at `row`, switches to memory delivery and returns true.
+   */
+  private joinMemory(row: PendingResult): boolean {
+    const head = this.memory[0];
+    if (head === undefined || row.id < head.id) return false;
+    let drop = 0;
+    while (drop < this.memory.length && (this.memory[drop] as MemoryEntry).id < row.id) drop++;
+    this.memory.splice(0, drop);
+    const first = this.memory[0];
+    if (first === undefined || first.id !== row.id) {
+      // The pending row is not in memory (a gap): the queue cannot stand for the outbox. Keep replaying.
+      this.memory.length = 0;
+      return false;
+    }
+    first.attempts = row.attempts;
+    first.lastError = row.lastError;
+    this.caughtUp = true;
+    return true;
+  }
+
+  private onFailure(row: MemoryEntry | PendingResult, err: unknown, fromMemory: boolean): void {
     this.counters.failures++;
+    // Behind from here: the retry replays from SQLite and re-joins the memory queue at this result.
+    if (fromMemory) this.caughtUp = false;
     try {
       this.store.markFailed(this.sink.name, row.id, err);
     } catch (storeErr) {
@@ -192,7 +329,14 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
       // the store error is logged by drain
     }
     this.log?.warn(
-      { err, sink: this.sink.name, sequence: row.result.sequence, attempts: row.attempts + 1, retryInMs: delayMs, backlog },
+      {
+        err,
+        sink: this.sink.name,
+        sequence: row.result.sequence,
+        attempts: fromMemory ? row.attempts : row.attempts + 1,
+        retryInMs: delayMs,
+        backlog,
+      },
       'sink delivery failed; result kept pending',
     );
     this.emit('failed', row, err);
@@ -206,7 +350,7 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.counters.retries++;
-      this.notify();
+      this.wake();
     }, delayMs);
     // Not unref'd: a shutdown awaiting drained() must not let the process exit mid-backlog. close() clears it.
     return delayMs;
@@ -227,7 +371,10 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     if (this.overflow !== 'drop-oldest') return false;
     const dropped = this.store.dropOldestPending(this.sink.name, this.maxBacklog);
     this.counters.dropped += dropped;
-    this.log?.warn({ sink: this.sink.name, dropped, kept: this.maxBacklog }, 'outbox dropped the oldest results for this sink (they stay in the store)');
+    this.log?.warn(
+      { sink: this.sink.name, dropped, kept: this.maxBacklog },
+      'outbox dropped the oldest results for this sink (they stay in the store)',
+    );
     return dropped > 0;
   }
 }

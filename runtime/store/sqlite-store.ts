@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
 import { LinesightError } from '../errors.ts';
 import type { InspectionResult, Verdict } from '../results/result.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { StoreRetention, type PruneReport, type RetentionCounters, type RetentionOptions } from './retention.ts';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
 
 /** A result as read back from the store, with its row id (the outbox key). */
@@ -24,17 +26,25 @@ export interface Backlog {
   readonly oldestAgeMs: number;
 }
 
-export interface ResultQuery {
-  readonly station?: string;
-  readonly verdict?: Verdict;
-  readonly limit: number;
-}
-
 export interface ResultStoreOptions {
   /** How long a write waits for another connection's lock before failing. */
   readonly busyTimeoutMs?: number;
   /** Checkpoint the WAL from a worker thread instead of inside commits (default true; see wal-checkpointer.ts). */
   readonly checkpointInWorker?: boolean;
+  /**
+   * Age, count and size limits (the line YAML's `store.retention`); without it, or without any limit set, the
+   * store keeps everything. See retention.ts for what is never removed.
+   */
+  readonly retention?: RetentionOptions | undefined;
+  /** Where retention logs what it removed. */
+  readonly log?: Logger | undefined;
+}
+
+export interface StoreCounters {
+  /** pending() queries, i.e. outbox replays reading results back from SQLite. */
+  pendingQueries: number;
+  /** Results read back (and JSON-parsed) by pending(). */
+  pendingRows: number;
 }
 
 interface ResultRow {
@@ -68,9 +78,11 @@ export class ResultStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
-  private readonly appendTxn: (result: InspectionResult, sinks: readonly string[]) => number;
+  readonly counters: StoreCounters = { pendingQueries: 0, pendingRows: 0 };
+  private readonly appendTxn: (result: InspectionResult, sinks: readonly string[]) => { sequence: number; id: number };
   private closed = false;
   private readonly checkpointer: WalCheckpointer | null;
+  private readonly retention: StoreRetention;
 
   constructor(path: string, options: ResultStoreOptions = {}) {
     this.path = path;
@@ -86,6 +98,7 @@ export class ResultStore {
       if (path !== ':memory:' && options.checkpointInWorker !== false) db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
       migrate(db, path);
       this.stmt = prepareStatements(db);
+      this.retention = new StoreRetention(db, options.retention ?? {}, options.log);
     } catch (err) {
       db?.close();
       throw storeError('cannot open the result store', path, 'open', err);
@@ -93,40 +106,68 @@ export class ResultStore {
     this.db = db;
     this.checkpointer = path !== ':memory:' && options.checkpointInWorker !== false ? new WalCheckpointer(path) : null;
     const s = this.stmt;
-    this.appendTxn = this.db.transaction((result: InspectionResult, sinks: readonly string[]) => {
+    const txn = this.db.transaction((result: InspectionResult, sinks: readonly string[]) => {
       const sequence = (s.lastSequence.get(result.line, result.station) as number) + 1;
       const info = s.insertResult.run(
-        result.line, result.station, sequence, result.partId, result.recipe, result.frameSequence, result.verdict,
-        JSON.stringify(result.reasons), JSON.stringify(result.measurements), JSON.stringify(result.defects),
-        JSON.stringify(result.models), JSON.stringify(result.timings), result.capturedAt, result.decidedAt,
+        result.line,
+        result.station,
+        sequence,
+        result.partId,
+        result.recipe,
+        result.frameSequence,
+        result.verdict,
+        JSON.stringify(result.reasons),
+        JSON.stringify(result.measurements),
+        JSON.stringify(result.defects),
+        JSON.stringify(result.models),
+        JSON.stringify(result.timings),
+        result.capturedAt,
+        result.decidedAt,
       );
       for (const sink of sinks) s.insertOutbox.run(info.lastInsertRowid, sink);
-      return sequence;
-    }).immediate; // take the write lock first: read-then-write in a deferred transaction can hit SQLITE_BUSY.
+      return { sequence, id: Number(info.lastInsertRowid) };
+    });
+    // Take the write lock first: read-then-write in a deferred transaction can hit SQLITE_BUSY.
+    this.appendTxn = (result, sinks) => txn.immediate(result, sinks);
+    this.retention.start();
   }
 
   /** Stores the result with the station's next sequence and queues it for each durable sink; sets result.sequence. */
   append(result: InspectionResult, durableSinks: readonly string[]): InspectionResult {
+    return this.appendStored(result, durableSinks).result;
+  }
+
+  /**
+   * `append`, returning the row id with the result: the outbox key the router hands to each durable sink's
+   * dispatcher, so a caught-up sink gets the result from memory instead of reading it back.
+   */
+  appendStored(result: InspectionResult, durableSinks: readonly string[]): StoredResult {
     if (result.sequence !== 0) {
       throw new LinesightError('LS_ERR_STORE_FAILED', 'result was already stored', {
-        path: this.path, line: result.line, station: result.station, sequence: result.sequence,
+        path: this.path,
+        line: result.line,
+        station: result.station,
+        sequence: result.sequence,
       });
     }
     const sinks = durableSinks.length > 1 ? [...new Set(durableSinks)] : durableSinks;
-    let sequence: number;
+    let row: { sequence: number; id: number };
     try {
-      sequence = this.appendTxn(result, sinks);
+      row = this.appendTxn(result, sinks);
     } catch (err) {
       throw storeError('cannot append result', this.path, 'append', err, { station: result.station });
     }
     // Only after commit, so a failed append leaves the result unstored (sequence 0).
-    result.sequence = sequence;
-    return result;
+    result.sequence = row.sequence;
+    this.retention.appended();
+    return { id: row.id, result };
   }
 
-  /** Results not yet delivered to `sink`, oldest first. */
+  /** Results not yet delivered to `sink`, oldest first. Read back and parsed from SQLite: the replay path. */
   pending(sink: string, limit: number): PendingResult[] {
     const rows = this.run('pending', () => this.stmt.pending.all(sink, limit) as PendingRow[]);
+    this.counters.pendingQueries++;
+    this.counters.pendingRows += rows.length;
     return rows.map((row) => ({ id: row.id, result: rehydrate(row), attempts: row.attempts, lastError: row.last_error }));
   }
 
@@ -163,16 +204,28 @@ export class ResultStore {
     return row === undefined ? null : { id: row.id, result: rehydrate(row) };
   }
 
-  /** Latest results first, optionally filtered by station and verdict. */
-  query(q: ResultQuery): StoredResult[] {
-    const params = { station: q.station ?? null, verdict: q.verdict ?? null, limit: q.limit };
-    const rows = this.run('query', () => this.stmt.query.all(params) as ResultRow[]);
-    return rows.map((row) => ({ id: row.id, result: rehydrate(row) }));
+  /** Runs one retention pass now (tests, and a CLI that wants one before a backup); the timer runs them too. */
+  pruneNow(): Promise<PruneReport> {
+    if (this.closed) return Promise.reject(storeError('pruneNow failed', this.path, 'pruneNow', new Error('store is closed')));
+    return this.retention.pruneNow().catch((err: unknown) => {
+      throw storeError('retention pass failed', this.path, 'pruneNow', err);
+    });
+  }
+
+  /** What retention removed so far (all zero without retention limits). */
+  get retentionCounters(): Readonly<RetentionCounters> {
+    return this.retention.counters;
+  }
+
+  /** Bytes in use by the database, as retention measures it: (page_count − freelist_count) × page_size. */
+  usedBytes(): number {
+    return this.run('usedBytes', () => this.retention.usedBytes());
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.retention.stopSync();
     this.checkpointer?.stop();
     this.run('close', () => this.db.close());
   }
@@ -208,9 +261,6 @@ function prepareStatements(db: Database.Database) {
         WHERE o2.sink = o.sink AND o2.delivered_at IS NULL ORDER BY o2.result_id LIMIT 1) AS oldest
       FROM outbox o WHERE o.sink = ? AND o.delivered_at IS NULL`),
     bySequence: db.prepare(`SELECT ${RESULT_COLUMNS} FROM results r WHERE r.line = ? AND r.station = ? AND r.sequence = ?`),
-    query: db.prepare(`SELECT ${RESULT_COLUMNS} FROM results r
-      WHERE (@station IS NULL OR r.station = @station) AND (@verdict IS NULL OR r.verdict = @verdict)
-      ORDER BY r.id DESC LIMIT @limit`),
   };
 }
 
@@ -218,13 +268,16 @@ function migrate(db: Database.Database, path: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) {
     throw new LinesightError('LS_ERR_STORE_FAILED', 'store was written by a newer Linesight', {
-      path, userVersion: version, known: MIGRATIONS.length,
+      path,
+      userVersion: version,
+      known: MIGRATIONS.length,
     });
   }
   for (let v = version; v < MIGRATIONS.length; v++) {
     // Each step commits with its version bump, so a crash mid-upgrade resumes at the failed step.
+    const step = MIGRATIONS[v] as string; // v < MIGRATIONS.length
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
+      db.exec(step);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
@@ -239,11 +292,11 @@ function rehydrate(row: ResultRow): InspectionResult {
     partId: row.part_id,
     frameSequence: row.frame_sequence,
     verdict: row.verdict,
-    reasons: JSON.parse(row.reasons_json),
-    measurements: JSON.parse(row.measurements_json),
-    defects: JSON.parse(row.defects_json),
-    models: JSON.parse(row.models_json),
-    timings: JSON.parse(row.timings_json),
+    reasons: JSON.parse(row.reasons_json) as InspectionResult['reasons'], // written by append from the same type
+    measurements: JSON.parse(row.measurements_json) as InspectionResult['measurements'], // written by append from the same type
+    defects: JSON.parse(row.defects_json) as InspectionResult['defects'], // written by append from the same type
+    models: JSON.parse(row.models_json) as InspectionResult['models'], // written by append from the same type
+    timings: JSON.parse(row.timings_json) as InspectionResult['timings'], // written by append from the same type
     capturedAt: row.captured_at,
     decidedAt: row.decided_at,
   };

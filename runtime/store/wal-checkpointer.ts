@@ -4,43 +4,49 @@
  * spikes. Here a worker thread with its own connection runs PASSIVE checkpoints (which never block writers)
  * on a timer; the main connection keeps a large auto-checkpoint only as a backstop should the worker die.
  * bench/store.bench.ts measures append latency with and without it.
+ *
+ * The worker's body is wal-checkpointer-body.ts (started through runtime/worker/spawn-worker.ts); the state
+ * word and messages both sides use are typed below. The state word lets `stop()` stay synchronous and short:
+ *   STARTING → OPEN      the worker claims it (compare-and-swap) just before it opens its connection;
+ *   STARTING → CANCELLED stop() came first (a store opened and closed at once): the worker never opens one
+ *                        and ends by itself once started, and stop() returns without waiting for it;
+ *   OPEN → CLOSED        the worker closed its connection after 'stop' (or failed to open it); stop() waits
+ *                        for this, at most STOP_WAIT_MS.
  */
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../worker/spawn-worker.ts';
 
 /** Auto-checkpoint threshold left on the writing connection (pages of 4 KiB ≈ 40 MB of WAL). */
 export const BACKSTOP_AUTOCHECKPOINT_PAGES = 10_000;
 
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path);
-db.pragma('busy_timeout = 1000');
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (err) { parentPort.postMessage(String(err && err.message)); }
-}, workerData.periodMs);
-parentPort.on('message', (m) => {
-  if (m !== 'stop') return;
-  clearInterval(timer);
-  db.close();
-  Atomics.store(workerData.closed, 0, 1);
-  Atomics.notify(workerData.closed, 0);
-  parentPort.close();
-});
-`;
+/** Values of the shared state word (Int32Array over a SharedArrayBuffer, index 0). */
+export const CheckpointerState = { STARTING: 0, OPEN: 1, CANCELLED: 2, CLOSED: 3 } as const;
+
+export interface CheckpointerWorkerData {
+  readonly path: string;
+  readonly periodMs: number;
+  readonly state: Int32Array;
+}
+
+/** Main → worker. */
+export type ToCheckpointer = 'stop';
+/** Worker → main: a checkpoint or the connection failed (the backstop auto-checkpoint still runs). */
+export type FromCheckpointer = { readonly type: 'error'; readonly message: string };
 
 /** Longest `stop()` waits for the worker to close its connection (a checkpoint in progress finishes first). */
 const STOP_WAIT_MS = 5000;
 
+const BODY = new URL('./wal-checkpointer-body.ts', import.meta.url);
+
 export class WalCheckpointer {
   private readonly worker: Worker;
-  private readonly closed = new Int32Array(new SharedArrayBuffer(4));
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
   lastError: string | null = null;
 
   constructor(dbPath: string, periodMs = 1000) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: dbPath, periodMs, driver, closed: this.closed } });
-    this.worker.on('message', (m: string) => (this.lastError = m));
+    const workerData: CheckpointerWorkerData = { path: dbPath, periodMs, state: this.state };
+    this.worker = spawnWorker(BODY, { workerData });
+    this.worker.on('message', (m: FromCheckpointer) => (this.lastError = m.message));
     this.worker.on('error', (err) => (this.lastError = err.message));
     // A checkpointer must never keep the daemon (or a test) alive on its own.
     this.worker.unref();
@@ -48,10 +54,14 @@ export class WalCheckpointer {
 
   /**
    * Synchronous on purpose, so ResultStore.close() stays synchronous: once this returns the worker's connection
-   * is closed and the database files can be moved or deleted.
+   * is closed (or was never opened) and the database files can be moved or deleted.
    */
   stop(): void {
-    this.worker.postMessage('stop');
-    Atomics.wait(this.closed, 0, 0, STOP_WAIT_MS);
+    const { STARTING, OPEN, CANCELLED } = CheckpointerState;
+    // Not terminated: the thread may be loading the SQLite addon; it sees CANCELLED and ends by itself.
+    if (Atomics.compareExchange(this.state, 0, STARTING, CANCELLED) === STARTING) return;
+    const stop: ToCheckpointer = 'stop';
+    this.worker.postMessage(stop);
+    Atomics.wait(this.state, 0, OPEN, STOP_WAIT_MS);
   }
 }

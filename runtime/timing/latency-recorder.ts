@@ -30,7 +30,7 @@ export class LatencyRecorder {
     view.set(this.ring.subarray(0, n));
     view.sort();
     const rank = Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1));
-    return view[rank];
+    return view[rank]!;
   }
 
   summary(): { name: string; count: number; p50: number; p99: number } {

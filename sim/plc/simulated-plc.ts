@@ -85,9 +85,16 @@ export class SimulatedPlc extends EventEmitter<SimulatedPlcEvents> {
     await new Promise<void>((resolve, reject) => {
       server.once('initialized', () => resolve());
       server.once('serverError', (err) => {
-        reject(new LinesightError('LS_ERR_PLC_CONNECT_FAILED', 'simulated PLC cannot listen', {
-          endpoint: this.endpoint,
-        }, { cause: err }));
+        reject(
+          new LinesightError(
+            'LS_ERR_PLC_CONNECT_FAILED',
+            'simulated PLC cannot listen',
+            {
+              endpoint: this.endpoint,
+            },
+            { cause: err },
+          ),
+        );
       });
     });
     this.server = server;
@@ -109,7 +116,7 @@ export class SimulatedPlc extends EventEmitter<SimulatedPlcEvents> {
   /** Sets registers directly, as PLC logic would (e.g. a handshake word). Does not emit `write`. */
   setHoldingRegisters(address: number, values: readonly number[]): void {
     this.check(address, values.length);
-    for (let i = 0; i < values.length; i++) this.table[address + i] = values[i];
+    for (let i = 0; i < values.length; i++) this.table[address + i] = values[i]!;
   }
 
   /** Calls `listener` for every write a client makes; returns a function that removes it. */
@@ -127,7 +134,7 @@ export class SimulatedPlc extends EventEmitter<SimulatedPlcEvents> {
     // A request parsed just before stop() still reaches here; a stopped PLC must not change state.
     if (this.server === null) throw modbusException(0x04, 'PLC stopped'); // slave device failure
     this.check(address, values.length);
-    for (let i = 0; i < values.length; i++) this.table[address + i] = values[i];
+    for (let i = 0; i < values.length; i++) this.table[address + i] = values[i]!;
     this.writeCount++;
     this.emit('write', { address, values: [...values], unitId });
   }
@@ -138,7 +145,6 @@ export class SimulatedPlc extends EventEmitter<SimulatedPlcEvents> {
     }
   }
 }
-
 
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));

@@ -90,7 +90,13 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
   // burr: bright rolled-over rim outside the exit edge over an arc
   let burr: { a0: number; span: number; w: number; bright: number; seed: number } | null = null;
   if (has('burr')) {
-    burr = { a0: drng.uniform(0, 2 * Math.PI), span: drng.uniform(0.25, 1) * 2 * Math.PI, w: drng.uniform(0.1, 0.3), bright: drng.uniform(25, 55), seed: drng.int(0, 1e9) };
+    burr = {
+      a0: drng.uniform(0, 2 * Math.PI),
+      span: drng.uniform(0.25, 1) * 2 * Math.PI,
+      w: drng.uniform(0.1, 0.3),
+      bright: drng.uniform(25, 55),
+      seed: drng.int(0, 1e9),
+    };
     params.burr = { ...burr };
   }
   const bites: { x: number; y: number; r: number }[] = [];
@@ -132,7 +138,8 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
     fd = drng.uniform(1.1, 1.4);
     delamContrast = drng.uniform(25, 55);
     const np = drng.int(2, 5);
-    for (let i = 0; i < np; i++) peaks.push({ phi: drng.uniform(0, 2 * Math.PI), w: drng.uniform(0.15, 0.6), h: i === 0 ? 1 : drng.uniform(0.3, 0.85) });
+    for (let i = 0; i < np; i++)
+      peaks.push({ phi: drng.uniform(0, 2 * Math.PI), w: drng.uniform(0.15, 0.6), h: i === 0 ? 1 : drng.uniform(0.3, 0.85) });
     params.delamination = { fd, contrast: delamContrast };
   }
   const debris: { x: number; y: number; rx: number; ry: number; ang: number; level: number }[] = [];
@@ -144,7 +151,14 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
       const bright = drng.next() < 0.6;
       const d = drng.uniform(bright ? R * 0.5 : R + 0.15, Math.min(R + 1.0, half * 0.95));
       const len = drng.uniform(0.08, 0.3);
-      debris.push({ x: cx + d * Math.cos(ang), y: cy + d * Math.sin(ang), rx: len, ry: len * drng.uniform(0.3, 0.8), ang: drng.uniform(0, Math.PI), level: bright ? drng.uniform(215, 250) : drng.uniform(5, 25) });
+      debris.push({
+        x: cx + d * Math.cos(ang),
+        y: cy + d * Math.sin(ang),
+        rx: len,
+        ry: len * drng.uniform(0.3, 0.8),
+        ang: drng.uniform(0, Math.PI),
+        level: bright ? drng.uniform(215, 250) : drng.uniform(5, 25),
+      });
     }
     params.debris = debris.length;
   }
@@ -173,8 +187,7 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
     const as = a * Math.sin(t);
     const rb = (a * b) / Math.sqrt(bc * bc + as * as) + lobeA * Math.cos(lobeK * phi + lobeP);
     if (rho < rb) return boreL + wallL * Math.exp(-(rb - rho) / 0.15);
-    for (const q of bites)
-      if (Math.hypot(x - q.x, y - q.y) < q.r) return boreL + 15 + 25 * hashUnit(Math.floor(x / 0.02), Math.floor(y / 0.02), 77);
+    for (const q of bites) if (Math.hypot(x - q.x, y - q.y) < q.r) return boreL + 15 + 25 * hashUnit(Math.floor(x / 0.02), Math.floor(y / 0.02), 77);
     let v = surf;
     if (cs && rho < cs.r) v = cs.level + 6 * Math.cos(phi - axis);
     else if (peaks.length > 0 && rho < delamR(phi)) v = surf + delamContrast * (0.5 + 0.5 * hashUnit(Math.floor(x / 0.04), Math.floor(y / 0.04), 91));
@@ -252,4 +265,3 @@ export function renderHoleCrop(opts: HoleCropOptions, out: Uint8Array): HoleCrop
   Object.assign(params, { blurPx: blur, gain, gamma, shotGain: shot, readNoise: read });
   return { defects, material, mmPerPx: s, diameterMm: D, centrePx: [cx / s - 0.5, cy / s - 0.5], fd, params };
 }
-

@@ -74,7 +74,8 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
   const lobes = opts.lobes ?? [];
   const tilt = ((opts.tiltDeg ?? 0) * Math.PI) / 180;
   const axis = ((opts.tiltAxisDeg ?? 0) * Math.PI) / 180;
-  const a = R, b = R * Math.cos(tilt);
+  const a = R,
+    b = R * Math.cos(tilt);
   const surfL = opts.surfaceLevel ?? 180;
   const boreL = opts.boreLevel ?? 40;
   const grain = opts.grain ?? 2;
@@ -100,13 +101,15 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
   };
   const boundary = (phi: number): number => {
     const t = phi - axis;
-    const bc = b * Math.cos(t), as = a * Math.sin(t);
+    const bc = b * Math.cos(t),
+      as = a * Math.sin(t);
     let r = (a * b) / Math.sqrt(bc * bc + as * as);
     for (const l of lobes) r += l.ampMm * Math.cos(l.k * (phi - (l.phaseDeg * Math.PI) / 180));
     return r;
   };
   const value = (x: number, y: number, surf: number): number => {
-    const dx = x - cx, dy = y - cy;
+    const dx = x - cx,
+      dy = y - cy;
     const rho = Math.hypot(dx, dy);
     const phi = Math.atan2(dy, dx);
     const rb = boundary(phi);
@@ -117,13 +120,15 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
       t -= Math.floor(t / 360) * 360;
       if (t <= burr.toDeg - burr.fromDeg) return burr.level;
     }
-    if (del && rho < R + (del.dmaxMm / 2 - R) * fray(phi)) return surf + del.contrast * (0.6 + 0.4 * hashUnit(Math.floor(x / 0.04), Math.floor(y / 0.04), 91));
+    if (del && rho < R + (del.dmaxMm / 2 - R) * fray(phi))
+      return surf + del.contrast * (0.6 + 0.4 * hashUnit(Math.floor(x / 0.04), Math.floor(y / 0.04), 91));
     return surf;
   };
 
   let lobePv = 0;
   if (lobes.length > 0) {
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = 0; i < 7200; i++) {
       const phi = (2 * Math.PI * i) / 7200;
       let v = 0;
@@ -143,16 +148,24 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
   const csIn = cs ? cs.diameterMm / 2 - 2 * s : Infinity;
 
   const n = W * H;
-  if (fbuf.length < n) { fbuf = new Float32Array(n); tbuf = new Float32Array(n); }
-  const img = fbuf, tmp = tbuf;
+  if (fbuf.length < n) {
+    fbuf = new Float32Array(n);
+    tbuf = new Float32Array(n);
+  }
+  const img = fbuf,
+    tmp = tbuf;
   const ss = 4;
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
-      const pxm = (x + 0.5) * s, pym = (y + 0.5) * s;
+      const pxm = (x + 0.5) * s,
+        pym = (y + 0.5) * s;
       const surf = surfL + grain * (hashUnit(x, y, grainSeed) - 0.5);
       const rho = Math.hypot(pxm - cx, pym - cy);
       const smooth = rho < inner || rho > outer || (cs !== null && !del && !burr && rho > a + lobeMax + 2 * s && rho < csIn);
-      if (smooth) { img[y * W + x] = value(pxm, pym, surf); continue; }
+      if (smooth) {
+        img[y * W + x] = value(pxm, pym, surf);
+        continue;
+      }
       let acc = 0;
       for (let j = 0; j < ss; j++) for (let i = 0; i < ss; i++) acc += value((x + (i + 0.5) / ss) * s, (y + (j + 0.5) / ss) * s, surf);
       img[y * W + x] = acc / (ss * ss);
@@ -165,7 +178,7 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
   const noise = opts.noiseSigma ?? 0;
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
-      const v = img[y * W + x] * gain * (1 + gx * (x / W - 0.5) + gy * (y / H - 0.5)) + (noise > 0 ? noise * rng.normal() : 0);
+      const v = img[y * W + x]! * gain * (1 + gx * (x / W - 0.5) + gy * (y / H - 0.5)) + (noise > 0 ? noise * rng.normal() : 0);
       out[y * W + x] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
     }
 
@@ -183,13 +196,23 @@ export function renderMetrologyHole(opts: MetrologyHoleOptions, out: Uint8Array)
   };
 }
 
-
 /**
  * A telecentric calibration target: dark dots of diameterMm on a bright ground at pitchMm, dot (0, 0) centred
  * at originMm (field mm, image top-left = 0), 4×4 area sampling at the dot edges, optional noise.
  */
 export function renderDotGrid(
-  opts: { width: number; height: number; mmPerPx: number; cols: number; rows: number; pitchMm: number; diameterMm: number; originMm: readonly [number, number]; noiseSigma?: number; seed?: number },
+  opts: {
+    width: number;
+    height: number;
+    mmPerPx: number;
+    cols: number;
+    rows: number;
+    pitchMm: number;
+    diameterMm: number;
+    originMm: readonly [number, number];
+    noiseSigma?: number;
+    seed?: number;
+  },
   out: Uint8Array,
 ): void {
   const { width: W, height: H, mmPerPx: s } = opts;
@@ -197,16 +220,20 @@ export function renderDotGrid(
   const R = opts.diameterMm / 2;
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++) {
-      const px = (x + 0.5) * s, py = (y + 0.5) * s;
-      const i = Math.round((px - opts.originMm[0]) / opts.pitchMm), j = Math.round((py - opts.originMm[1]) / opts.pitchMm);
+      const px = (x + 0.5) * s,
+        py = (y + 0.5) * s;
+      const i = Math.round((px - opts.originMm[0]) / opts.pitchMm),
+        j = Math.round((py - opts.originMm[1]) / opts.pitchMm);
       let v = 200;
       if (i >= 0 && j >= 0 && i < opts.cols && j < opts.rows) {
-        const cx = opts.originMm[0] + i * opts.pitchMm, cy = opts.originMm[1] + j * opts.pitchMm;
+        const cx = opts.originMm[0] + i * opts.pitchMm,
+          cy = opts.originMm[1] + j * opts.pitchMm;
         const d = Math.hypot(px - cx, py - cy);
         if (d < R - s) v = 30;
         else if (d < R + s) {
           let acc = 0;
-          for (let b = 0; b < 4; b++) for (let a = 0; a < 4; a++) acc += Math.hypot((x + (a + 0.5) / 4) * s - cx, (y + (b + 0.5) / 4) * s - cy) < R ? 30 : 200;
+          for (let b = 0; b < 4; b++)
+            for (let a = 0; a < 4; a++) acc += Math.hypot((x + (a + 0.5) / 4) * s - cx, (y + (b + 0.5) / 4) * s - cy) < R ? 30 : 200;
           v = acc / 16;
         }
       }

@@ -19,8 +19,12 @@ export interface HolePattern {
 export const DEFAULT_HOLE_PATTERN: HolePattern = {
   diameterMm: 5,
   centresMm: [
-    [5.6, 8.4], [12.8, 8.4], [20.0, 8.4],
-    [5.6, 17.2], [12.8, 17.2], [20.0, 17.2],
+    [5.6, 8.4],
+    [12.8, 8.4],
+    [20.0, 8.4],
+    [5.6, 17.2],
+    [12.8, 17.2],
+    [20.0, 17.2],
   ],
 };
 
@@ -97,7 +101,7 @@ export function renderDrilledPlate(opts: PlateOptions, out: Uint8Array): PlateTr
   // Surface: face-milled arcs around a far-away cutter centre, plus grain.
   const base = rng.uniform(165, 200);
   const arcX = rng.uniform(-40, 60) / s;
-  const arcY = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(60, 120) / s;
+  const arcY = ((rng.next() < 0.5 ? -1 : 1) * rng.uniform(60, 120)) / s;
   const L = 4096;
   const prof = new Float32Array(L);
   for (let i = 0; i < L; i++) prof[i] = rng.normal();
@@ -211,7 +215,7 @@ export function renderDrilledPlate(opts: PlateOptions, out: Uint8Array): PlateTr
       const h = holes[best]!;
       const R = h.diameterMm / 2;
       let v: number;
-      let flag = 0;
+      let flag: number;
       if (bd < R - 2 * s || bd > R + maxOut + 2 * s || !h.drilled) {
         v = sample(h, pxm, pym, surf);
         flag = flagOut;

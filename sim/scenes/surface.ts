@@ -347,7 +347,7 @@ function renderCfrp(rng: Prng, img: Float32Array, W: number, H: number, params: 
       const across = warpOnTop ? fu : fv;
       const alongF = warpOnTop ? fv : fu;
       const crest = Math.sqrt(Math.sin(Math.PI * across));
-      const dive = 0.75 + 0.25 * Math.sin(Math.PI * ((alongF + (warpOnTop ? (j & 1) : (i & 1))) / 2));
+      const dive = 0.75 + 0.25 * Math.sin(Math.PI * ((alongF + (warpOnTop ? j & 1 : i & 1)) / 2));
       const sIdx = Math.min(L - 1, Math.max(0, Math.floor((warpOnTop ? u : v) * 2)));
       img[y * W + x] = base + aTow * (crest * dive - 0.5) + 3 * st[sIdx]! * crest;
     }
@@ -387,9 +387,7 @@ function stamp(cov: Float32Array, W: number, H: number, x: number, y: number, w:
     }
 }
 
-function drawScratch(
-  rng: Prng, img: Float32Array, cov: Float32Array, mask: Uint8Array, W: number, H: number, params: Record<string, unknown>,
-): void {
+function drawScratch(rng: Prng, img: Float32Array, cov: Float32Array, mask: Uint8Array, W: number, H: number, params: Record<string, unknown>): void {
   const m = Math.min(W, H) * 0.12;
   const len = rng.uniform(0.15, 0.45) * Math.min(W, H);
   const ang = rng.uniform(0, Math.PI * 2);
@@ -408,7 +406,13 @@ function drawScratch(
   const segs = rng.int(6, 14);
   const on: boolean[] = [];
   for (let k = 0; k < segs; k++) on.push(rng.next() > 0.2 || k === 0);
-  Object.assign(params, { defectLengthPx: len, defectWidthPx: width, defectPolarity: bright ? 'bright' : 'dark', defectContrast: contrast, gaps: on.filter((o) => !o).length });
+  Object.assign(params, {
+    defectLengthPx: len,
+    defectWidthPx: width,
+    defectPolarity: bright ? 'bright' : 'dark',
+    defectContrast: contrast,
+    gaps: on.filter((o) => !o).length,
+  });
   const steps = Math.ceil(len * 2.5);
   for (let k = 0; k <= steps; k++) {
     const t = k / steps;
@@ -481,9 +485,7 @@ function drawStain(rng: Prng, img: Float32Array, mask: Uint8Array, W: number, H:
     }
 }
 
-function drawCrack(
-  rng: Prng, img: Float32Array, cov: Float32Array, mask: Uint8Array, W: number, H: number, params: Record<string, unknown>,
-): void {
+function drawCrack(rng: Prng, img: Float32Array, cov: Float32Array, mask: Uint8Array, W: number, H: number, params: Record<string, unknown>): void {
   const m = Math.min(W, H) * 0.2;
   const total = rng.uniform(0.12, 0.3) * Math.min(W, H);
   const width = rng.uniform(1, 2.2);
@@ -524,7 +526,13 @@ function drawCrack(
  * texture differs, blended through a thresholded fractal-noise (Perlin-like) mask inside a soft ellipse.
  */
 function drawTexturePatch(
-  rng: Prng, host: SurfaceFamily, img: Float32Array, mask: Uint8Array, W: number, H: number, params: Record<string, unknown>,
+  rng: Prng,
+  host: SurfaceFamily,
+  img: Float32Array,
+  mask: Uint8Array,
+  W: number,
+  H: number,
+  params: Record<string, unknown>,
 ): void {
   const others = SURFACE_FAMILIES.filter((f) => f !== host);
   const fam = rng.pick(others);
@@ -550,7 +558,11 @@ function drawTexturePatch(
   const y0 = Math.max(0, Math.floor(cy - r));
   const y1 = Math.min(H - 1, Math.ceil(cy + r));
   // host and patch statistics over the patch window
-  let hm = 0, hq = 0, pm = 0, pq = 0, k = 0;
+  let hm = 0,
+    hq = 0,
+    pm = 0,
+    pq = 0,
+    k = 0;
   for (let y = y0; y <= y1; y++)
     for (let x = x0; x <= x1; x++) {
       const i = y * W + x;
@@ -619,7 +631,6 @@ function rotateScale(img: Float32Array, mask: Uint8Array | undefined, W: number,
       if (mask && msrc) mask[y * W + x] = msrc[Math.round(sy) * W + Math.round(sx)]!;
     }
 }
-
 
 /** Tight [x, y, w, h] around the set pixels of a 0/1 mask, or null when empty. */
 export function maskBBox(mask: Uint8Array, W: number, H: number): [number, number, number, number] | null {

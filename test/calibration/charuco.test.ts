@@ -16,7 +16,11 @@ describe('linesight calibrate camera (ChArUco, rendered views with known intrins
     const dir = mkdtempSync(path.join(tmpdir(), 'ls-charuco-'));
     await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/fakes/render-charuco-views.ts'), dir], { cwd: ROOT });
     const out = path.join(dir, 'camera.yaml');
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin/linesight.js'), 'calibrate', 'camera', '--images', dir, '--board', TEST_BOARD, '--out', out], { cwd: ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(ROOT, 'bin/linesight.js'), 'calibrate', 'camera', '--images', dir, '--board', TEST_BOARD, '--out', out],
+      { cwd: ROOT },
+    );
     expect(stdout).toMatch(/reprojection RMS [0-9.]+ px over 8 views \(1 rejected\)/);
     const cal = readCalibration(out);
     if (cal.kind !== 'pinhole') throw new Error('expected a pinhole calibration');
@@ -36,13 +40,17 @@ describe('linesight calibrate camera (ChArUco, rendered views with known intrins
 
   it('estimates a plane homography exactly from exact correspondences', () => {
     const H = [0.05, 0.002, 1.5, -0.001, 0.049, 2.5, 1e-5, -2e-5, 1];
-    const src: [number, number][] = [], dst: [number, number][] = [];
-    for (let i = 0; i < 5; i++) for (let j = 0; j < 4; j++) {
-      const u = 100 + 150 * i, v = 80 + 120 * j, w = H[6] * u + H[7] * v + H[8];
-      src.push([u, v]);
-      dst.push([(H[0] * u + H[1] * v + H[2]) / w, (H[3] * u + H[4] * v + H[5]) / w]);
-    }
+    const src: [number, number][] = [],
+      dst: [number, number][] = [];
+    for (let i = 0; i < 5; i++)
+      for (let j = 0; j < 4; j++) {
+        const u = 100 + 150 * i,
+          v = 80 + 120 * j,
+          w = H[6]! * u + H[7]! * v + H[8]!;
+        src.push([u, v]);
+        dst.push([(H[0]! * u + H[1]! * v + H[2]!) / w, (H[3]! * u + H[4]! * v + H[5]!) / w]);
+      }
     const est = homographyDlt(src, dst);
-    for (let k = 0; k < 9; k++) expect(est[k]).toBeCloseTo(H[k], 7);
+    for (let k = 0; k < 9; k++) expect(est[k]).toBeCloseTo(H[k]!, 7);
   });
 });

@@ -14,19 +14,28 @@ const corrupt = path.join(dir, 'corrupt.png');
 beforeAll(async () => {
   const img = new Uint8Array(512 * 512);
   renderSurface({ seed: 777, width: 512, height: 512, family: 'brushed' }, img);
-  await sharp(img, { raw: { width: 512, height: 512, channels: 1 } }).png().toFile(good);
+  await sharp(img, { raw: { width: 512, height: 512, channels: 1 } })
+    .png()
+    .toFile(good);
   renderSurface({ seed: 778, width: 512, height: 512, family: 'brushed', defect: 'dent' }, img);
-  await sharp(img, { raw: { width: 512, height: 512, channels: 1 } }).png().toFile(scratched);
+  await sharp(img, { raw: { width: 512, height: 512, channels: 1 } })
+    .png()
+    .toFile(scratched);
   writeFileSync(corrupt, 'not an image');
 });
 
 describe('linesight CLI', () => {
   it('inspect --json prints one result object per image with verdict, reasons, measurements, defects and timings', async () => {
     const { code, stdout } = await linesight('inspect', '--config', 'configs/demo-line.yaml', '--station', 'surface', good, scratched, '--json');
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     for (const r of lines) {
-      expect(Object.keys(r)).toEqual(expect.arrayContaining(['file', 'station', 'verdict', 'reasons', 'measurements', 'defects', 'timings', 'models', 'partId']));
+      expect(Object.keys(r)).toEqual(
+        expect.arrayContaining(['file', 'station', 'verdict', 'reasons', 'measurements', 'defects', 'timings', 'models', 'partId']),
+      );
       expect(['OK', 'NOK']).toContain(r.verdict);
       expect(typeof r.measurements['surface-anomaly.score']).toBe('number');
       expect(Object.keys(r.timings)).toEqual(expect.arrayContaining(['preprocessMs', 'inferMs', 'decodeMs', 'decideMs', 'totalMs']));
@@ -41,7 +50,10 @@ describe('linesight CLI', () => {
 
   it('inspect reports an unreadable image in its JSON line and exits 5', async () => {
     const { code, stdout } = await linesight('inspect', '--config', 'configs/demo-line.yaml', '--station', 'surface', corrupt, '--json');
-    const [line] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const [line] = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(line).toMatchObject({ file: corrupt, error: { code: 'LS_ERR_FRAME_CORRUPT' } });
     expect(code).toBe(5);
   });
@@ -67,7 +79,10 @@ describe('linesight CLI', () => {
     const manifest = path.join(modelDir, 'surface-anomaly/model.yaml');
     writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/sha256: [0-9a-f]{64}/, `sha256: "${'0'.repeat(64)}"`));
     const config = path.join(dir, 'tampered.yaml');
-    writeFileSync(config, `line: t\nstore: { path: t.sqlite }\nstations:\n  - name: s\n    recipe: r\n    source: { type: synthetic, scene: surface, count: 1 }\n    trigger: { mode: free-run, fps: 5 }\n    models: [{ manifest: models/surface-anomaly/model.yaml }]\n`);
+    writeFileSync(
+      config,
+      `line: t\nstore: { path: t.sqlite }\nstations:\n  - name: s\n    recipe: r\n    source: { type: synthetic, scene: surface, count: 1 }\n    trigger: { mode: free-run, fps: 5 }\n    models: [{ manifest: models/surface-anomaly/model.yaml }]\n`,
+    );
     const { code, stderr } = await linesight('run', '--config', config);
     expect(code).toBe(3);
     expect(stderr).toContain('LS_ERR_MODEL_SHA256_MISMATCH');

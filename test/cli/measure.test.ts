@@ -13,7 +13,10 @@ const oversize = path.join(dir, 'oversize.png');
 const blank = path.join(dir, 'blank.png');
 const grid = path.join(dir, 'grid.png');
 const corrupt = path.join(dir, 'corrupt.png');
-const png = (data: Uint8Array, w: number, h: number, file: string) => sharp(data, { raw: { width: w, height: h, channels: 1 } }).png().toFile(file);
+const png = (data: Uint8Array, w: number, h: number, file: string) =>
+  sharp(data, { raw: { width: w, height: h, channels: 1 } })
+    .png()
+    .toFile(file);
 
 beforeAll(async () => {
   const img = new Uint8Array(512 * 512);
@@ -31,11 +34,16 @@ describe('linesight measure holes', () => {
   it('prints one JSON object per image with the issue field names for every hole', async () => {
     const { code, stdout } = await linesight('measure', 'holes', plate, '--mm-per-px', '0.05', '--nominal-mm', '5', '--json');
     expect(code).toBe(0);
-    const [r] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const [r] = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(r.file).toBe(plate);
     expect(r.holes).toHaveLength(6);
     for (const h of r.holes) {
-      expect(Object.keys(h)).toEqual(expect.arrayContaining(['center_px', 'center_mm', 'diameter_mm', 'roundness_mm', 'ovality', 'residual_px', 'points', 'fd', 'deviation_mm']));
+      expect(Object.keys(h)).toEqual(
+        expect.arrayContaining(['center_px', 'center_mm', 'diameter_mm', 'roundness_mm', 'ovality', 'residual_px', 'points', 'fd', 'deviation_mm']),
+      );
       expect(h.center_px).toHaveLength(2);
       expect(h.center_mm[0]).toBeCloseTo((h.center_px[0] + 0.5) * 0.05, 3);
       expect(Math.abs(h.diameter_mm - 5)).toBeLessThan(0.05);
@@ -61,7 +69,7 @@ describe('linesight measure holes', () => {
     expect(r.message).toMatch(/no hole found/);
     expect(code).toBe(6);
     const bad = await linesight('measure', 'holes', corrupt, blank, '--mm-per-px', '0.05', '--json');
-    expect(JSON.parse(bad.stdout.split('\n')[0])).toMatchObject({ file: corrupt, error: { code: 'LS_ERR_FRAME_CORRUPT' } });
+    expect(JSON.parse(bad.stdout.split('\n')[0]!)).toMatchObject({ file: corrupt, error: { code: 'LS_ERR_FRAME_CORRUPT' } });
     expect(bad.code).toBe(5);
   });
 

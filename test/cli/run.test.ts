@@ -5,9 +5,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../runtime/net/free-port.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
+import { ROOT } from '../helpers/cli.ts';
+import { withDeadline } from '../helpers/wait.ts';
 
 describe('linesight run', () => {
   it('runs a line, and on SIGTERM finishes in-flight parts, drains the PLC outbox and exits 0', async () => {
@@ -32,17 +31,23 @@ stations:
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/linesight.js'), 'run', '--config', config], { cwd: dir });
     let stdout = '';
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) => {
+    const printedSix = new Promise<void>((resolve) => {
       child.stdout.on('data', (d: Buffer) => {
-        stdout += d;
+        stdout += d.toString();
         if (stdout.split('\n').length > 6) resolve();
       });
       void exited.then(() => resolve());
     });
+    try {
+      await withDeadline(printedSix, 30_000, '`linesight run` to print 6 result lines');
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await withDeadline(exited, 15_000, '`linesight run` to exit after SIGTERM')).toBe(0);
     expect(stderr).toContain('line stopped');
 
     const printed = stdout.trim().split('\n');

@@ -3,15 +3,20 @@ import type { InspectionResult, Reason, Verdict } from '../../runtime/results/re
 
 let frame = 0;
 
-export function makeResult(overrides: {
-  station?: string;
-  line?: string;
-  verdict?: Verdict;
-  reasons?: Reason[];
-  partId?: string | null;
-} = {}): InspectionResult {
+export function makeResult(
+  overrides: {
+    station?: string;
+    line?: string;
+    verdict?: Verdict;
+    reasons?: Reason[];
+    partId?: string | null;
+    /** When the verdict was decided (ISO 8601); default now. capturedAt is 20 ms before it. */
+    decidedAt?: string;
+  } = {},
+): InspectionResult {
   frame++;
   const verdict = overrides.verdict ?? 'OK';
+  const decidedMs = overrides.decidedAt === undefined ? Date.now() : Date.parse(overrides.decidedAt);
   return {
     sequence: 0,
     line: overrides.line ?? 'line-1',
@@ -22,12 +27,11 @@ export function makeResult(overrides: {
     verdict,
     reasons: overrides.reasons ?? (verdict === 'NOK' ? [{ code: 'SCRATCH', source: 'surface-anomaly', detail: 'score 0.91' }] : []),
     measurements: { 'surface-anomaly.score': verdict === 'NOK' ? 0.91 : 0.12 },
-    defects: verdict === 'NOK'
-      ? [{ model: 'surface-anomaly', label: 'scratch', score: 0.91, bboxPx: [10, 20, 30, 40], areaPx: 1200, areaMm2: null }]
-      : [],
+    defects:
+      verdict === 'NOK' ? [{ model: 'surface-anomaly', label: 'scratch', score: 0.91, bboxPx: [10, 20, 30, 40], areaPx: 1200, areaMm2: null }] : [],
     models: [{ name: 'surface-anomaly', sha256: 'ab'.repeat(32) }],
     timings: { acquireMs: 1, queueMs: 0.5, preprocessMs: 2, inferMs: 7.25, decodeMs: 1, decideMs: 0.1, measureMs: 0, totalMs: 11.85 },
-    capturedAt: new Date(Date.now() - 20).toISOString(),
-    decidedAt: new Date().toISOString(),
+    capturedAt: new Date(decidedMs - 20).toISOString(),
+    decidedAt: new Date(decidedMs).toISOString(),
   };
 }

@@ -7,7 +7,14 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import {
-  DataType, MessageSecurityMode, OPCUACertificateManager, OPCUAServer, SecurityPolicy, StatusCodes, Variant, VariantArrayType,
+  DataType,
+  MessageSecurityMode,
+  OPCUACertificateManager,
+  OPCUAServer,
+  SecurityPolicy,
+  StatusCodes,
+  Variant,
+  VariantArrayType,
 } from 'node-opcua';
 import { freePort } from '../../runtime/net/free-port.ts';
 
@@ -110,4 +117,3 @@ export class OpcUaTestPlc {
     await server?.shutdown(0);
   }
 }
-

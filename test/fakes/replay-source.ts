@@ -35,7 +35,7 @@ export class ReplaySource implements FrameSource {
     slot.height = this.maxHeight;
     slot.pixelFormat = 'Mono8';
     slot.captureEpochMs = Date.now();
-    slot.data.set(frame);
+    slot.data.set(frame!);
   }
 
   async close(): Promise<void> {}

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ const LAB = [
 
 for (const lab of LAB) {
   const dir = join(modelsDir, lab.name);
-  describe.skipIf(!existsSync(join(dir, 'model.yaml')))(`lab-trained model ${lab.name}`, () => {
+  describe(`lab-trained model ${lab.name}`, () => {
     it('pins its sha256, is commit-sized, says it is trained on synthetic data only', () => {
       const m = readManifest(join(dir, 'model.yaml'));
       const bytes = readFileSync(join(dir, m.onnx));
@@ -69,7 +69,8 @@ for (const lab of LAB) {
   });
 }
 
-describe.skipIf(!existsSync(join(modelsDir, 'hole-defects', 'model.yaml')))('hole-defects on held-out crops', () => {
+// The models are committed under models/: always there, so nothing here skips.
+describe('hole-defects on held-out crops', () => {
   it('meets its floors on 100 test-seed crops through the runtime path (golden checked at load)', async () => {
     const model = await loadStationModel(join(modelsDir, 'hole-defects'));
     const m = model.onnx.manifest;
@@ -82,7 +83,7 @@ describe.skipIf(!existsSync(join(modelsDir, 'hole-defects', 'model.yaml')))('hol
   });
 });
 
-describe.skipIf(!existsSync(join(modelsDir, 'surface-segmenter', 'model.yaml')))('surface-segmenter on held-out parts', () => {
+describe('surface-segmenter on held-out parts', () => {
   // The held-out cfrp family is at chance (card: 0.65 on 60 parts), so it has no floor here.
   it('meets its floors on 24 held-out-seed parts and 16 parts with the never-trained crack defect', async () => {
     const model = await loadStationModel(join(modelsDir, 'surface-segmenter'));
@@ -94,9 +95,14 @@ describe.skipIf(!existsSync(join(modelsDir, 'surface-segmenter', 'model.yaml')))
   });
 });
 
-// Floors: what these exact CI samples measured when the models were packaged, minus a margin (the samples are
-// small; the model cards give the numbers on the full held-out blocks).
-// surface-segmenter: 0.815 (24 parts, 9 defective) and 0.967 (16 parts, 6 cracks).
-const SEG_FLOORS = { heldOutSeeds: 0.7, unseenCrack: 0.85 };
-// hole-defects: macro F1 0.940, part-level accuracy 0.97 on crops 3 000 100…3 000 199.
-const HOLE_FLOORS = { macroF1: 0.88, partAccuracy: 0.92 };
+// Floors: just under what these exact samples measure (rendering and onnxruntime CPU inference are deterministic,
+// so the margin only absorbs float noise across machines: 0.01, about one part or one ranked pair). A floor that
+// trips means the model or the runtime path changed. The model cards give the numbers on the full held-out blocks.
+const SEG_FLOORS = {
+  heldOutSeeds: 0.8, // measured AUROC 0.8148 (24 parts, 9 defective)
+  unseenCrack: 0.95, // measured AUROC 0.9667 (16 parts, 6 cracks)
+};
+const HOLE_FLOORS = {
+  macroF1: 0.93, // measured 0.9396 on crops 3 000 100…3 000 199
+  partAccuracy: 0.96, // measured 0.97 (97 of 100 parts)
+};

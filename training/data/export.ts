@@ -17,10 +17,21 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { Prng } from '../../sim/scenes/prng.ts';
 import {
-  renderSurface, SURFACE_DEFECTS_ALL, SURFACE_FAMILIES, SURFACE_GENERATOR_VERSION, type SurfaceDefectKind, type SurfaceFamily,
+  renderSurface,
+  SURFACE_DEFECTS_ALL,
+  SURFACE_FAMILIES,
+  SURFACE_GENERATOR_VERSION,
+  type SurfaceDefectKind,
+  type SurfaceFamily,
 } from '../../sim/scenes/surface.ts';
 import { PLATE_DEFECTS, renderDrilledPlate, type PlateDefectKind } from '../../sim/scenes/holes.ts';
-import { HOLE_CROP_GENERATOR_VERSION, HOLE_DEFECTS, holeCropMaterialForSeed, renderHoleCrop, type HoleDefectKind } from '../../sim/scenes/hole-defects.ts';
+import {
+  HOLE_CROP_GENERATOR_VERSION,
+  HOLE_DEFECTS,
+  holeCropMaterialForSeed,
+  renderHoleCrop,
+  type HoleDefectKind,
+} from '../../sim/scenes/hole-defects.ts';
 
 export type ExportKind = 'surface' | 'holes' | 'hole-crops';
 
@@ -45,7 +56,9 @@ export interface ExportedPart {
 }
 
 export async function writePng(file: string, data: Uint8Array, width: number, height: number): Promise<void> {
-  await sharp(data.subarray(0, width * height), { raw: { width, height, channels: 1 } }).png({ compressionLevel: 6 }).toFile(file);
+  await sharp(data.subarray(0, width * height), { raw: { width, height, channels: 1 } })
+    .png({ compressionLevel: 6 })
+    .toFile(file);
 }
 
 export async function exportParts(o: ExportOptions, onPart?: (i: number) => void): Promise<ExportedPart[]> {
@@ -90,9 +103,22 @@ export async function exportParts(o: ExportOptions, onPart?: (i: number) => void
     let maskFile: string | null = null;
     if (defective && truth.mask) {
       maskFile = join(o.out, 'masks', `${stem}.png`);
-      await writePng(maskFile, truth.mask.map((v) => (v ? 255 : 0)), size, size);
+      await writePng(
+        maskFile,
+        truth.mask.map((v) => (v ? 255 : 0)),
+        size,
+        size,
+      );
     }
-    const meta = { seed, kind: o.kind, label: defective ? 'defective' : 'good', defects: truth.defects, params: truth.params, options, generatorVersion: version };
+    const meta = {
+      seed,
+      kind: o.kind,
+      label: defective ? 'defective' : 'good',
+      defects: truth.defects,
+      params: truth.params,
+      options,
+      generatorVersion: version,
+    };
     writeFileSync(join(o.out, sub, `${stem}.json`), `${JSON.stringify(meta)}\n`);
     parts.push({ stem, file, mask: maskFile, defective });
     onPart?.(i);
@@ -116,7 +142,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   const kind = values.kind as ExportKind;
   if (!['surface', 'holes', 'hole-crops'].includes(kind) || !values.count || !values.out) {
-    process.stderr.write('usage: export.ts --kind surface|holes|hole-crops --count N --seed S --out DIR [--defect-rate r] [--size PX] [--family F] [--defects a,b] [--nuisances basic|extended]\n');
+    process.stderr.write(
+      'usage: export.ts --kind surface|holes|hole-crops --count N --seed S --out DIR [--defect-rate r] [--size PX] [--family F] [--defects a,b] [--nuisances basic|extended]\n',
+    );
     process.exit(2);
   }
   if (values.family && !SURFACE_FAMILIES.includes(values.family as SurfaceFamily)) {
@@ -142,5 +170,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     },
   );
   const bad = parts.filter((p) => p.defective).length;
-  process.stderr.write(`\nwrote ${parts.length - bad} good + ${bad} defective parts to ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `\nwrote ${parts.length - bad} good + ${bad} defective parts to ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 }

@@ -14,7 +14,17 @@ import type { GraphBuilder } from '../onnx/graph-builder.ts';
 import { blurSep, gauss2d, kernel2d, reflectPad, zeroMeanUnitNorm } from '../onnx/filters.ts';
 
 export const FILTER_RADIUS = 7;
-export const FILTER_NAMES = ['lowpass_s1.5', 'lowpass_s2.5', 'dog_0.8_1.6', 'ridge_0', 'ridge_45', 'ridge_90', 'ridge_135', 'deriv_x', 'deriv_y'] as const;
+export const FILTER_NAMES = [
+  'lowpass_s1.5',
+  'lowpass_s2.5',
+  'dog_0.8_1.6',
+  'ridge_0',
+  'ridge_45',
+  'ridge_90',
+  'ridge_135',
+  'deriv_x',
+  'deriv_y',
+] as const;
 /** Extra channel: broad DoG (σ 2 − σ 10) of the raw input, for soft low-contrast blobs (stains). */
 export const BROAD_DOG = [2, 10] as const;
 export const TEXTURE_CHANNELS = FILTER_NAMES.length + 1;
@@ -38,10 +48,14 @@ export function filterBank(): Float32Array {
     const t = (deg * Math.PI) / 180;
     const s = 1.2;
     // second derivative of a Gaussian across the line direction (responds to thin lines at angle deg)
-    ks.push(zeroMeanUnitNorm(kernel2d(r, (x, y) => {
-      const u = -x * Math.sin(t) + y * Math.cos(t);
-      return Math.exp(-(x * x + y * y) / (2 * s * s)) * (u * u / (s * s * s * s) - 1 / (s * s));
-    })));
+    ks.push(
+      zeroMeanUnitNorm(
+        kernel2d(r, (x, y) => {
+          const u = -x * Math.sin(t) + y * Math.cos(t);
+          return Math.exp(-(x * x + y * y) / (2 * s * s)) * ((u * u) / (s * s * s * s) - 1 / (s * s));
+        }),
+      ),
+    );
   }
   ks.push(zeroMeanUnitNorm(kernel2d(r, (x, y) => -x * Math.exp(-(x * x + y * y) / (2 * 1.5 * 1.5)))));
   ks.push(zeroMeanUnitNorm(kernel2d(r, (x, y) => -y * Math.exp(-(x * x + y * y) / (2 * 1.5 * 1.5)))));
@@ -122,11 +136,17 @@ export function textureHead(g: GraphBuilder, e: string, stats: TextureStats, o: 
  * mean and covariance of the per-image-standardised log energies over every `stride`-th interior pixel,
  * shrinkage 1e-3·tr(Σ)/C, and the Cholesky whitening W = L⁻¹.
  */
-export function fitTextureStats(energyMaps: readonly Float32Array[], size: number, border: number, stride: number, epsFraction: number): TextureStats {
+export function fitTextureStats(
+  energyMaps: readonly Float32Array[],
+  size: number,
+  border: number,
+  stride: number,
+  epsFraction: number,
+): TextureStats {
   const C = TEXTURE_CHANNELS;
   const P = size * size;
   const meanE = new Float64Array(C);
-  for (const e of energyMaps) for (let c = 0; c < C; c++) for (let i = 0; i < P; i++) meanE[c] += e[c * P + i]!;
+  for (const e of energyMaps) for (let c = 0; c < C; c++) for (let i = 0; i < P; i++) meanE[c]! += e[c * P + i]!;
   const eps = Float32Array.from(meanE, (v) => (epsFraction * v) / (energyMaps.length * P));
   const sum = new Float64Array(C);
   const sumSq = new Float64Array(C * C);
@@ -140,19 +160,19 @@ export function fitTextureStats(energyMaps: readonly Float32Array[], size: numbe
       m /= P;
       let q = 0;
       for (let i = 0; i < P; i++) {
-        z[c * P + i] -= m;
+        z[c * P + i]! -= m;
         q += z[c * P + i]! * z[c * P + i]!;
       }
       const sd = Math.sqrt(q / P + 1e-6);
-      for (let i = 0; i < P; i++) z[c * P + i] /= sd;
+      for (let i = 0; i < P; i++) z[c * P + i]! /= sd;
     }
     for (let y = border; y < size - border; y += stride)
       for (let x = border; x < size - border; x += stride) {
         const i = y * size + x;
         for (let c = 0; c < C; c++) v[c] = z[c * P + i]!;
         for (let a = 0; a < C; a++) {
-          sum[a] += v[a]!;
-          for (let b = 0; b < C; b++) sumSq[a * C + b] += v[a]! * v[b]!;
+          sum[a]! += v[a]!;
+          for (let b = 0; b < C; b++) sumSq[a * C + b]! += v[a]! * v[b]!;
         }
         count++;
       }
@@ -165,7 +185,7 @@ export function fitTextureStats(energyMaps: readonly Float32Array[], size: numbe
       cov[a * C + b] = sumSq[a * C + b]! / count - mu[a]! * mu[b]!;
       if (a === b) tr += cov[a * C + b]!;
     }
-  for (let a = 0; a < C; a++) cov[a * C + a] += 1e-3 * (tr / C); // shrinkage keeps the inverse well conditioned
+  for (let a = 0; a < C; a++) cov[a * C + a]! += 1e-3 * (tr / C); // shrinkage keeps the inverse well conditioned
   return { eps, mu: Float32Array.from(mu), whiten: Float32Array.from(choleskyWhitening(cov, C)) };
 }
 
@@ -241,25 +261,25 @@ export function fitFixturedStats(maps: readonly Float32Array[], eps: Float32Arra
             if (yy < 0 || xx < 0 || yy >= h || xx >= w) continue;
             const q = yy * w + xx;
             const p = y * w + x;
-            cnt[p]++;
+            cnt[p]!++;
             for (let a = 0; a < C; a++) {
               const va = f[a * P + q]!;
-              mu[a * P + p] += va;
-              for (let b = 0; b <= a; b++) sq[(a * C + b) * P + p] += va * f[b * P + q]!;
+              mu[a * P + p]! += va;
+              for (let b = 0; b <= a; b++) sq[(a * C + b) * P + p]! += va * f[b * P + q]!;
             }
           }
       }
   const pooled = new Float64Array(C * C);
   const cov = new Float64Array(P * C * C);
   for (let p = 0; p < P; p++) {
-    for (let a = 0; a < C; a++) mu[a * P + p] /= cnt[p]!;
+    for (let a = 0; a < C; a++) mu[a * P + p]! /= cnt[p]!;
     for (let a = 0; a < C; a++)
       for (let b = 0; b <= a; b++) {
         const v = sq[(a * C + b) * P + p]! / cnt[p]! - mu[a * P + p]! * mu[b * P + p]!;
         cov[p * C * C + a * C + b] = v;
         cov[p * C * C + b * C + a] = v;
-        pooled[a * C + b] += v / P;
-        if (a !== b) pooled[b * C + a] += v / P;
+        pooled[a * C + b]! += v / P;
+        if (a !== b) pooled[b * C + a]! += v / P;
       }
   }
   let tr = 0;
@@ -271,8 +291,8 @@ export function fitFixturedStats(maps: readonly Float32Array[], eps: Float32Arra
   const W = new Float64Array(C * C);
   for (let p = 0; p < P; p++) {
     for (let k = 0; k < C * C; k++) one[k] = (1 - alpha) * cov[p * C * C + k]!;
-    for (let a = 0; a < C; a++) one[a * C + a] += alpha * cov[p * C * C + a * C + a]!;
-    for (let a = 0; a < C; a++) one[a * C + a] += lambda;
+    for (let a = 0; a < C; a++) one[a * C + a]! += alpha * cov[p * C * C + a * C + a]!;
+    for (let a = 0; a < C; a++) one[a * C + a]! += lambda;
     choleskyWhitening(one, C, W);
     for (let k = 0; k < C * C; k++) whiten[k * P + p] = W[k]!;
   }

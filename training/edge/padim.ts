@@ -18,9 +18,17 @@ import { AnomalyMapDecoder } from '../../runtime/inference/decoders/anomaly-map.
 import { ModelManifestSchema, type AnomalyMapDecoderSpec } from '../../runtime/inference/model-manifest.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
 import { f1OptimalThreshold, sha256, writeGoldenFiles } from '../common.ts';
+import { writeGoldenFrameFromFile } from '../golden/write-golden-frame.ts';
 import {
-  FIXTURED_CHANNELS, FIXTURED_STRIDE, fitFixturedStats, fitTextureStats, fixturedFeatures, fixturedHead, TEXTURE_CHANNELS,
-  textureEnergies, textureHead,
+  FIXTURED_CHANNELS,
+  FIXTURED_STRIDE,
+  fitFixturedStats,
+  fitTextureStats,
+  fixturedFeatures,
+  fixturedHead,
+  TEXTURE_CHANNELS,
+  textureEnergies,
+  textureHead,
 } from './features.ts';
 
 export type TrainMode = 'fixtured' | 'texture' | 'auto';
@@ -90,7 +98,7 @@ export function alignmentRatio(inputs: readonly Float32Array[], size: number): n
   const hp = new Float64Array(G * G);
   for (const x of inputs) {
     const lo = new Float64Array(G * G);
-    for (let y = 0; y < size; y++) for (let xx = 0; xx < size; xx++) lo[Math.floor(y / b) * G + Math.floor(xx / b)] += x[y * size + xx]!;
+    for (let y = 0; y < size; y++) for (let xx = 0; xx < size; xx++) lo[Math.floor(y / b) * G + Math.floor(xx / b)]! += x[y * size + xx]!;
     for (let y = 0; y < G; y++)
       for (let xx = 0; xx < G; xx++) {
         let s = 0;
@@ -110,7 +118,7 @@ export function alignmentRatio(inputs: readonly Float32Array[], size: number): n
     let q = 0;
     for (const v of hp) q += (v - m) ** 2 / hp.length;
     const sd = Math.sqrt(q) || 1;
-    for (let i = 0; i < hp.length; i++) mean[i] += (hp[i]! - m) / sd / inputs.length;
+    for (let i = 0; i < hp.length; i++) mean[i]! += (hp[i]! - m) / sd / inputs.length;
   }
   let v = 0;
   for (const m of mean) v += (m * m) / mean.length;
@@ -168,8 +176,13 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
   const cal = holdOut ? good.filter((_, i) => i % 5 === 4) : good;
   const ratio = alignmentRatio(good, size);
   const mode: 'fixtured' | 'texture' = o.mode && o.mode !== 'auto' ? o.mode : ratio > 0.25 ? 'fixtured' : 'texture';
-  const modeReason = o.mode && o.mode !== 'auto' ? `--mode ${o.mode} (alignment ratio ${ratio.toFixed(3)})` : `auto: alignment ratio ${ratio.toFixed(3)} ${ratio > 0.25 ? '>' : '≤'} 0.25`;
-  log(`[${sec().toFixed(1)}s] mode ${mode} (${modeReason}); fitting on ${fit.length}, calibrating on ${cal.length} good${bad.length ? ` + ${bad.length} bad` : ''}`);
+  const modeReason =
+    o.mode && o.mode !== 'auto'
+      ? `--mode ${o.mode} (alignment ratio ${ratio.toFixed(3)})`
+      : `auto: alignment ratio ${ratio.toFixed(3)} ${ratio > 0.25 ? '>' : '≤'} 0.25`;
+  log(
+    `[${sec().toFixed(1)}s] mode ${mode} (${modeReason}); fitting on ${fit.length}, calibrating on ${cal.length} good${bad.length ? ` + ${bad.length} bad` : ''}`,
+  );
 
   // features and statistics
   const eSess = await session(energyGraph(size), threads);
@@ -180,7 +193,10 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
   }
   await eSess.release();
   const tFeat = sec();
-  const g = new GraphBuilder(`linesight_${mode}_anomaly`, `Linesight edge-trained ${mode} anomaly model (filter bank + Mahalanobis), from ${fit.length} good parts`);
+  const g = new GraphBuilder(
+    `linesight_${mode}_anomaly`,
+    `Linesight edge-trained ${mode} anomaly model (filter bank + Mahalanobis), from ${fit.length} good parts`,
+  );
   g.addInput(INPUT, [1, 1, size, size]);
   if (mode === 'texture') {
     const border = Math.round((12 * size) / 256);
@@ -189,7 +205,8 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
   } else {
     const P = size * size;
     const meanE = new Float64Array(TEXTURE_CHANNELS);
-    for (const e of energies) for (let c = 0; c < TEXTURE_CHANNELS; c++) for (let i = 0; i < P; i++) meanE[c] += e[c * P + i]! / (P * energies.length);
+    for (const e of energies)
+      for (let c = 0; c < TEXTURE_CHANNELS; c++) for (let i = 0; i < P; i++) meanE[c]! += e[c * P + i]! / (P * energies.length);
     const eps = Float32Array.from(meanE, (v) => 0.02 * v);
     const h = size / FIXTURED_STRIDE;
     const fg = new GraphBuilder('fixtured_features');
@@ -213,8 +230,12 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
 
   // calibration through the runtime's decoder (top-k mean of the map)
   const spec: AnomalyMapDecoderSpec = {
-    kind: 'anomaly-map', mapOutput: MAP, imageScore: { rule: 'topk-mean', k: topk },
-    normalization: { min: 0, max: 1, imageThreshold: 0, pixelThreshold: Infinity }, threshold: 0.5, minRegionAreaPx: 4,
+    kind: 'anomaly-map',
+    mapOutput: MAP,
+    imageScore: { rule: 'topk-mean', k: topk },
+    normalization: { min: 0, max: 1, imageThreshold: 0, pixelThreshold: Infinity },
+    threshold: 0.5,
+    minRegionAreaPx: 4,
   };
   const dec = new AnomalyMapDecoder(spec, [1, 1, size, size]);
   const sess = await session(bytes, threads);
@@ -274,6 +295,8 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
   };
   ModelManifestSchema.parse(manifest);
   writeFileSync(path.join(o.out, 'model.yaml'), stringify(manifest));
+  // the golden frame: the engineer's own good image behind the golden input (cal[0]), through decode + preprocessing
+  await writeGoldenFrameFromFile(o.out, goodFiles[holdOut ? 4 : 0]!);
   const report: TrainReport = {
     name,
     mode,

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { decodeImageFile, readFrameFile } from '../../runtime/frame/decode-image.ts';
 import { StationModel } from '../../runtime/inference/station-model.ts';
+import { DEFAULT_RUN_TIMEOUT_MS } from '../../runtime/inference/inference-worker.ts';
 import { binaryStats } from '../common.ts';
 import { listImages } from '../edge/padim.ts';
 import { aupro, auroc, aurocSplit, components, missRateAtFalseReject } from './metrics.ts';
@@ -65,7 +66,11 @@ function maskAtMap(mask: Uint8Array, fw: number, fh: number, w: number, h: numbe
 
 export async function evaluateModel(o: EvalOptions): Promise<EvalResult> {
   const manifest = o.model.endsWith('.yaml') ? o.model : path.join(o.model, 'model.yaml');
-  const model = await StationModel.load({ manifest: path.resolve(manifest), intraOpThreads: o.threads ?? 1 }, process.cwd(), null);
+  const model = await StationModel.load(
+    { manifest: path.resolve(manifest), intraOpThreads: o.threads ?? 1, runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS },
+    process.cwd(),
+    null,
+  );
   const fmt = model.onnx.manifest.input.pixelFormat;
   const files = [...listImages(o.good).map((f) => ({ f, label: 0 as const })), ...listImages(o.bad).map((f) => ({ f, label: 1 as const }))];
   const per: PerImage[] = [];
@@ -83,7 +88,13 @@ export async function evaluateModel(o: EvalOptions): Promise<EvalResult> {
     await model.infer();
     model.decode();
     if (an && mapOut && mapShape) {
-      per.push({ file: path.relative(process.cwd(), f), score: an.rawScore, normalized: an.score, label, predicted: an.score >= an.spec.threshold ? 1 : 0 });
+      per.push({
+        file: path.relative(process.cwd(), f),
+        score: an.rawScore,
+        normalized: an.score,
+        label,
+        predicted: an.score >= an.spec.threshold ? 1 : 0,
+      });
       if (o.masks) {
         const [h, w] = mapShape as [number, number];
         let m: Uint8Array | null = null;
@@ -132,8 +143,15 @@ export async function evaluateModel(o: EvalOptions): Promise<EvalResult> {
   await model.close();
   const scores = per.map((p) => p.score);
   const labels = per.map((p) => p.label === 1);
-  const st = binaryStats(per.map((p) => p.predicted === 1), labels);
-  const mr = missRateAtFalseReject(per.filter((p) => !p.label).map((p) => p.score), per.filter((p) => p.label).map((p) => p.score), 0.01);
+  const st = binaryStats(
+    per.map((p) => p.predicted === 1),
+    labels,
+  );
+  const mr = missRateAtFalseReject(
+    per.filter((p) => !p.label).map((p) => p.score),
+    per.filter((p) => p.label).map((p) => p.score),
+    0.01,
+  );
   const cat = (xs: Float32Array[]): Float32Array => {
     const out = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
     let o2 = 0;

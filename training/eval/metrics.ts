@@ -84,7 +84,11 @@ function lowerBound(asc: Float32Array, t: number): number {
  * Miss rate when the threshold is set so that at most `falseRejectRate` of the good parts are rejected:
  * the threshold sits just above the ⌊rate·nGood⌋+1-th highest good score.
  */
-export function missRateAtFalseReject(good: readonly number[], bad: readonly number[], falseRejectRate = 0.01): { threshold: number; missRate: number; falseRejectRate: number } {
+export function missRateAtFalseReject(
+  good: readonly number[],
+  bad: readonly number[],
+  falseRejectRate = 0.01,
+): { threshold: number; missRate: number; falseRejectRate: number } {
   const g = [...good].sort((a, b) => b - a);
   const allowed = Math.floor(falseRejectRate * g.length);
   const t = g[allowed]!; // scores strictly above t are rejected: `allowed` goods at most

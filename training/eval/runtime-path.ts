@@ -6,12 +6,17 @@
 import path from 'node:path';
 import { FrameSlot } from '../../runtime/frame/frame-slot.ts';
 import { StationModel } from '../../runtime/inference/station-model.ts';
-import { renderHoleCrop, HOLE_DEFECTS, type HoleDefectKind } from '../../sim/scenes/hole-defects.ts';
+import { DEFAULT_RUN_TIMEOUT_MS } from '../../runtime/inference/inference-worker.ts';
+import { renderHoleCrop, type HoleDefectKind } from '../../sim/scenes/hole-defects.ts';
 import { renderSurface, type SurfaceDefectKind, type SurfaceFamily } from '../../sim/scenes/surface.ts';
 import { auroc, binaryStats } from '../common.ts';
 
 export async function loadStationModel(dir: string, threads = 1): Promise<StationModel> {
-  return StationModel.load({ manifest: path.resolve(dir, 'model.yaml'), intraOpThreads: threads }, process.cwd(), null);
+  return StationModel.load(
+    { manifest: path.resolve(dir, 'model.yaml'), intraOpThreads: threads, runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS },
+    process.cwd(),
+    null,
+  );
 }
 
 function slotFor(w: number, h: number): FrameSlot {
@@ -43,24 +48,38 @@ export async function predictHoles(model: StationModel, start: number, count: nu
 }
 
 /** Per-label precision/recall/F1/AUROC at the manifest thresholds, macro F1, exact-match and part-level numbers. */
-export function holeMetrics(preds: readonly HolePrediction[], labels: readonly string[], thresholds: Record<string, number>): Record<string, unknown> {
+export function holeMetrics(
+  preds: readonly HolePrediction[],
+  labels: readonly string[],
+  thresholds: Record<string, number>,
+): Record<string, unknown> {
   const per: Record<string, unknown> = {};
   const f1s: number[] = [];
   labels.forEach((l, k) => {
     const y = preds.map((p) => p.truth.includes(l as HoleDefectKind));
     const s = preds.map((p) => p.prob[k]!);
-    const st = binaryStats(s.map((v) => v >= (thresholds[l] ?? 0.5)), y);
+    const st = binaryStats(
+      s.map((v) => v >= (thresholds[l] ?? 0.5)),
+      y,
+    );
     f1s.push(st.f1);
     per[l] = { n: y.filter(Boolean).length, precision: r4(st.precision), recall: r4(st.recall), f1: r4(st.f1), auroc: r4(auroc(s, y)) };
   });
   const exact = preds.filter((p) => labels.every((l, k) => p.truth.includes(l as HoleDefectKind) === p.prob[k]! >= (thresholds[l] ?? 0.5))).length;
-  const part = binaryStats(preds.map((p) => labels.some((l, k) => p.prob[k]! >= (thresholds[l] ?? 0.5))), preds.map((p) => p.truth.length > 0));
+  const part = binaryStats(
+    preds.map((p) => labels.some((l, k) => p.prob[k]! >= (thresholds[l] ?? 0.5))),
+    preds.map((p) => p.truth.length > 0),
+  );
   return {
     crops: preds.length,
     macroF1: r4(f1s.reduce((a, b) => a + b, 0) / f1s.length),
     exactMatch: r4(exact / preds.length),
     perLabel: per,
-    partLevel: { accuracy: r4(part.accuracy), falseRejectRate: r4(part.fp / Math.max(1, part.fp + part.tn)), missRate: r4(part.fn / Math.max(1, part.fn + part.tp)) },
+    partLevel: {
+      accuracy: r4(part.accuracy),
+      falseRejectRate: r4(part.fp / Math.max(1, part.fp + part.tn)),
+      missRate: r4(part.fn / Math.max(1, part.fn + part.tp)),
+    },
   };
 }
 
@@ -89,10 +108,15 @@ export async function scoreSurfaces(
     model.preprocess(slot);
     await model.infer();
     model.decode();
-    out.push({ ...p, raw: an.rawScore, normalized: an.score, map: keepMaps ? mapOut.slice() : new Float32Array(0), mask: keepMaps && t.mask ? t.mask : null });
+    out.push({
+      ...p,
+      raw: an.rawScore,
+      normalized: an.score,
+      map: keepMaps ? mapOut.slice() : new Float32Array(0),
+      mask: keepMaps && t.mask ? t.mask : null,
+    });
   }
   return out;
 }
 
-export const HOLE_LABELS = HOLE_DEFECTS;
 const r4 = (v: number): number => (Number.isFinite(v) ? Math.round(v * 1e4) / 1e4 : v);

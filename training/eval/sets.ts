@@ -11,7 +11,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderSurface, SURFACE_DEFECTS_ALL, SURFACE_FAMILIES, SURFACE_GENERATOR_VERSION, type SurfaceDefectKind, type SurfaceFamily } from '../../sim/scenes/surface.ts';
+import {
+  renderSurface,
+  SURFACE_DEFECTS_ALL,
+  SURFACE_FAMILIES,
+  SURFACE_GENERATOR_VERSION,
+  type SurfaceDefectKind,
+  type SurfaceFamily,
+} from '../../sim/scenes/surface.ts';
 import { writePng } from '../data/export.ts';
 import { Prng } from '../../sim/scenes/prng.ts';
 import { SEG_EVAL, segParts } from '../lab/package.ts';
@@ -19,20 +26,43 @@ import { SEG_EVAL, segParts } from '../lab/package.ts';
 const S = 512;
 const buf = new Uint8Array(S * S);
 
-async function writeSet(dir: string, parts: readonly { seed: number; family: SurfaceFamily; defect: SurfaceDefectKind | null }[], nuisances: 'basic' | 'extended'): Promise<void> {
+async function writeSet(
+  dir: string,
+  parts: readonly { seed: number; family: SurfaceFamily; defect: SurfaceDefectKind | null }[],
+  nuisances: 'basic' | 'extended',
+): Promise<void> {
   for (const d of ['good', 'bad', 'masks']) mkdirSync(join(dir, d), { recursive: true });
   for (const p of parts) {
     const t = renderSurface({ seed: p.seed, width: S, height: S, family: p.family, defect: p.defect, nuisances }, buf);
     const sub = p.defect ? 'bad' : 'good';
     const stem = `surface-${p.seed}`;
     await writePng(join(dir, sub, `${stem}.png`), buf, S, S);
-    if (t.mask) await writePng(join(dir, 'masks', `${stem}.png`), t.mask.map((v) => (v ? 255 : 0)), S, S);
-    const meta = { seed: p.seed, kind: 'surface', label: p.defect ? 'defective' : 'good', defects: t.defects, params: t.params, options: { ...p, nuisances }, generatorVersion: SURFACE_GENERATOR_VERSION };
+    if (t.mask)
+      await writePng(
+        join(dir, 'masks', `${stem}.png`),
+        t.mask.map((v) => (v ? 255 : 0)),
+        S,
+        S,
+      );
+    const meta = {
+      seed: p.seed,
+      kind: 'surface',
+      label: p.defect ? 'defective' : 'good',
+      defects: t.defects,
+      params: t.params,
+      options: { ...p, nuisances },
+      generatorVersion: SURFACE_GENERATOR_VERSION,
+    };
     writeFileSync(join(dir, sub, `${stem}.json`), `${JSON.stringify(meta)}\n`);
   }
 }
 
-export function edgeParts(family: SurfaceFamily, start: number, count: number, defectRate: number): { seed: number; family: SurfaceFamily; defect: SurfaceDefectKind | null }[] {
+export function edgeParts(
+  family: SurfaceFamily,
+  start: number,
+  count: number,
+  defectRate: number,
+): { seed: number; family: SurfaceFamily; defect: SurfaceDefectKind | null }[] {
   return Array.from({ length: count }, (_, i) => {
     const r = new Prng((start + i) ^ 0x5eed);
     const defect = r.next() < defectRate ? SURFACE_DEFECTS_ALL[Math.floor(r.next() * SURFACE_DEFECTS_ALL.length)]! : null;

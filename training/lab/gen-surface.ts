@@ -51,9 +51,7 @@ export function renderSegPart(p: SegPart, x: Uint16Array, m: Uint8Array): void {
       x[y * SEG_INPUT + xx] = img[i]! + img[i + 1]! + img[i + R]! + img[i + R + 1]!;
     }
   m.fill(0);
-  if (t.mask)
-    for (let y = 0; y < R; y++)
-      for (let xx = 0; xx < R; xx++) if (t.mask[y * R + xx]) m[(y >> 2) * SEG_MAP + (xx >> 2)]++;
+  if (t.mask) for (let y = 0; y < R; y++) for (let xx = 0; xx < R; xx++) if (t.mask[y * R + xx]) m[(y >> 2) * SEG_MAP + (xx >> 2)]!++;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -66,7 +64,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const lab = new Uint8Array(b.count);
     for (let i = 0; i < b.count; i++) {
       const p = segPart(b.start + i);
-      renderSegPart(p, x.subarray(i * SEG_INPUT * SEG_INPUT, (i + 1) * SEG_INPUT * SEG_INPUT), m.subarray(i * SEG_MAP * SEG_MAP, (i + 1) * SEG_MAP * SEG_MAP));
+      renderSegPart(
+        p,
+        x.subarray(i * SEG_INPUT * SEG_INPUT, (i + 1) * SEG_INPUT * SEG_INPUT),
+        m.subarray(i * SEG_MAP * SEG_MAP, (i + 1) * SEG_MAP * SEG_MAP),
+      );
       lab[i] = p.defect ? 1 : 0;
       if ((i + 1) % 100 === 0) console.log(`${split}: ${i + 1}/${b.count} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }

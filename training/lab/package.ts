@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { ModelManifestSchema } from '../../runtime/inference/model-manifest.ts';
 import { f1OptimalThreshold, round, sha256, writeGoldenFiles } from '../common.ts';
 import { HOLE_CROP_GENERATOR_VERSION, HOLE_DEFECTS } from '../../sim/scenes/hole-defects.ts';
-import { SURFACE_FAMILIES, SURFACE_GENERATOR_VERSION, type SurfaceDefectKind, type SurfaceFamily } from '../../sim/scenes/surface.ts';
+import { SURFACE_GENERATOR_VERSION, type SurfaceDefectKind, type SurfaceFamily } from '../../sim/scenes/surface.ts';
 import { holeMetrics, loadStationModel, predictHoles, scoreSurfaces } from '../eval/runtime-path.ts';
 import { HOLE_SEEDS } from './gen-holes.ts';
 import { SEG_DEFECT_RATE, SEG_SEEDS, SEG_TRAIN_DEFECTS, SEG_TRAIN_FAMILIES, segPart } from './gen-surface.ts';
@@ -20,6 +20,23 @@ import { aupro, aurocSplit, components, missRateAtFalseReject } from '../eval/me
 import { auroc, binaryStats } from '../common.ts';
 import { renderHoleCrop } from '../../sim/scenes/hole-defects.ts';
 import { renderSurface } from '../../sim/scenes/surface.ts';
+import { writeShippedGoldenFrame } from '../golden/write-golden-frame.ts';
+
+/** train-report.json, as train_holes.py and train_segmenter.py write it (the fields the model cards quote). */
+interface TrainReport {
+  config: { batch: number } & Record<string, unknown>;
+  parameters: number;
+  torch: string;
+  train_seconds: number;
+  history: unknown;
+}
+interface HoleTrainReport extends TrainReport {
+  epochs_done: number;
+  thresholds: Record<string, number>;
+}
+interface SegTrainReport extends TrainReport {
+  steps_done: number;
+}
 
 const MEAN = 0.5;
 const STD = 0.25;
@@ -33,11 +50,11 @@ export const SEG_EVAL = {
 
 async function packageHoles(src: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const report = JSON.parse(readFileSync(join(src, 'train-report.json'), 'utf8'));
+  const report = JSON.parse(readFileSync(join(src, 'train-report.json'), 'utf8')) as HoleTrainReport;
   const onnx = readFileSync(join(src, 'hole-defects.onnx'));
   writeFileSync(join(dir, 'hole-defects.onnx'), onnx);
   copyFileSync(join(src, 'parity.json'), join(dir, 'parity.json'));
-  const thresholds = Object.fromEntries(Object.entries(report.thresholds as Record<string, number>).map(([k, v]) => [k, round(v, 4)]));
+  const thresholds = Object.fromEntries(Object.entries(report.thresholds).map(([k, v]) => [k, round(v, 4)]));
   // golden: the first test crop, preprocessed as the runtime does (128² in, identity resize)
   const img = new Uint8Array(128 * 128);
   renderHoleCrop({ seed: HOLE_SEEDS.test.start, size: 128 }, img);
@@ -47,7 +64,8 @@ async function packageHoles(src: string, dir: string): Promise<void> {
     version: '1.0.0',
     onnx: 'hole-defects.onnx',
     sha256: sha256(onnx),
-    description: 'Multi-label hole-defect classifier on 128×128 hole-centred crops (burr, chipping, crack, delamination, debris); trained on synthetic data only',
+    description:
+      'Multi-label hole-defect classifier on 128×128 hole-centred crops (burr, chipping, crack, delamination, debris); trained on synthetic data only',
     input: { name: 'image', shape: [1, 1, 128, 128], layout: 'NCHW', pixelFormat: 'Mono8', normalization: { mean: [MEAN], std: [STD] } },
     decoder: { kind: 'classification', output: 'logits', activation: 'sigmoid', labels: [...HOLE_DEFECTS], thresholds, okLabels: [] },
     golden: { input: 'golden-input.f32', output: 'golden-output.json', tolerance: 1e-4 },
@@ -58,6 +76,7 @@ async function packageHoles(src: string, dir: string): Promise<void> {
   const { createSession, runFloat } = await import('../common.ts');
   const s = await createSession(onnx);
   writeGoldenFiles(dir, x, { logits: (await runFloat(s, 'image', x, [1, 1, 128, 128])).logits! });
+  await writeShippedGoldenFrame(dir);
   const model = await loadStationModel(dir);
   const test = holeMetrics(await predictHoles(model, HOLE_SEEDS.test.start, HOLE_SEEDS.test.count), HOLE_DEFECTS, thresholds);
   await model.close();
@@ -66,7 +85,7 @@ async function packageHoles(src: string, dir: string): Promise<void> {
   writeFileSync(join(dir, 'README.md'), holeCard(manifest.sha256, onnx.length, report, thresholds, test));
 }
 
-function holeCard(hash: string, size: number, report: Record<string, unknown>, thr: Record<string, number>, test: Record<string, unknown>): string {
+function holeCard(hash: string, size: number, report: HoleTrainReport, thr: Record<string, number>, test: Record<string, unknown>): string {
   return `# hole-defects (v1.0.0)
 
 Multi-label defect classifier for single drilled holes, **trained on synthetic data only** (no real images, no
@@ -105,12 +124,13 @@ npx tsx training/lab/package.ts holes var/training/holes-out models/hole-defects
 \`\`\`json
 ${JSON.stringify(test, null, 1)}
 \`\`\`
-Target (issue): macro F1 ≥ 0.97 → measured ${test.macroF1}: ${(test.macroF1 as number) >= 0.97 ? 'met' : `**missed by ${round(0.97 - (test.macroF1 as number), 3)}**; the weakest labels are in \`perLabel\` (a ≈ 100k-parameter CNN trained for minutes on a shared 2-core CPU; longer training was still improving)`}.
+Target (issue): macro F1 ≥ 0.97 → measured ${test.macroF1 as number}: ${(test.macroF1 as number) >= 0.97 ? 'met' : `**missed by ${round(0.97 - (test.macroF1 as number), 3)}**; the weakest labels are in \`perLabel\` (a ≈ 100k-parameter CNN trained for minutes on a shared 2-core CPU; longer training was still improving)`}.
 
 ## Parity and golden
 \`parity.json\`: torch logits for test seeds ${HOLE_SEEDS.test.start}…+3 (batch 1); \`test/models/lab-models.test.ts\`
 re-renders those crops and requires onnxruntime-node to agree within 1e-4. The golden input (test seed
-${HOLE_SEEDS.test.start}) is checked at every load (tolerance 1e-4).
+${HOLE_SEEDS.test.start}) is checked at every load (tolerance 1e-4); the golden frame (\`golden-frame.png\`, a good 128×128 crop)
+also pins decoding and preprocessing.
 
 ## Limits
 Synthetic crops only; a real line needs real examples of each defect for validation at least. Debris lying
@@ -121,7 +141,12 @@ in the dark bore is only labelled when it is bright (dark debris in the bore is 
 `;
 }
 
-export function segParts(b: { start: number; count: number; families: readonly SurfaceFamily[]; defects: readonly SurfaceDefectKind[] }): { seed: number; family: SurfaceFamily; defect: SurfaceDefectKind | null }[] {
+export function segParts(b: {
+  start: number;
+  count: number;
+  families: readonly SurfaceFamily[];
+  defects: readonly SurfaceDefectKind[];
+}): { seed: number; family: SurfaceFamily; defect: SurfaceDefectKind | null }[] {
   return Array.from({ length: b.count }, (_, i) => segPart(b.start + i, b.families, b.defects, 0.5));
 }
 
@@ -129,8 +154,14 @@ export function segParts(b: { start: number; count: number; families: readonly S
 export function segMetrics(rs: Awaited<ReturnType<typeof scoreSurfaces>>, threshold: number): Record<string, unknown> {
   const scores = rs.map((r) => r.raw);
   const labels = rs.map((r) => r.defect !== null);
-  const st = binaryStats(rs.map((r) => r.normalized >= 0.5), labels);
-  const mr = missRateAtFalseReject(rs.filter((r) => !r.defect).map((r) => r.raw), rs.filter((r) => r.defect).map((r) => r.raw));
+  const st = binaryStats(
+    rs.map((r) => r.normalized >= 0.5),
+    labels,
+  );
+  const mr = missRateAtFalseReject(
+    rs.filter((r) => !r.defect).map((r) => r.raw),
+    rs.filter((r) => r.defect).map((r) => r.raw),
+  );
   const neg: number[] = [];
   const pos: number[] = [];
   const regions: Float32Array[] = [];
@@ -143,12 +174,22 @@ export function segMetrics(rs: Awaited<ReturnType<typeof scoreSurfaces>>, thresh
   const perDefect: Record<string, number> = {};
   for (const d of new Set(rs.map((r) => r.defect).filter((d) => d !== null))) {
     const sub = rs.filter((r) => r.defect === null || r.defect === d);
-    perDefect[d as string] = round(auroc(sub.map((r) => r.raw), sub.map((r) => r.defect !== null)));
+    perDefect[d as string] = round(
+      auroc(
+        sub.map((r) => r.raw),
+        sub.map((r) => r.defect !== null),
+      ),
+    );
   }
   const perFamily: Record<string, number> = {};
   for (const f of new Set(rs.map((r) => r.family))) {
     const sub = rs.filter((r) => r.family === f);
-    perFamily[f] = round(auroc(sub.map((r) => r.raw), sub.map((r) => r.defect !== null)));
+    perFamily[f] = round(
+      auroc(
+        sub.map((r) => r.raw),
+        sub.map((r) => r.defect !== null),
+      ),
+    );
   }
   return {
     parts: { good: labels.filter((l) => !l).length, defective: labels.filter(Boolean).length },
@@ -167,7 +208,7 @@ export function segMetrics(rs: Awaited<ReturnType<typeof scoreSurfaces>>, thresh
 
 async function packageSegmenter(src: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const report = JSON.parse(readFileSync(join(src, 'train-report.json'), 'utf8'));
+  const report = JSON.parse(readFileSync(join(src, 'train-report.json'), 'utf8')) as SegTrainReport;
   const onnx = readFileSync(join(src, 'surface-segmenter.onnx'));
   writeFileSync(join(dir, 'surface-segmenter.onnx'), onnx);
   copyFileSync(join(src, 'parity.json'), join(dir, 'parity.json'));
@@ -176,10 +217,11 @@ async function packageSegmenter(src: string, dir: string): Promise<void> {
   const golden = segPart(SEG_SEEDS.val.start);
   renderSurface({ seed: golden.seed, width: 512, height: 512, family: golden.family, defect: golden.defect, nuisances: 'extended' }, img);
   const x = new Float32Array(256 * 256);
-  for (let y = 0; y < 256; y++) for (let xx = 0; xx < 256; xx++) {
-    const i = 2 * y * 512 + 2 * xx;
-    x[y * 256 + xx] = ((img[i]! + img[i + 1]! + img[i + 512]! + img[i + 513]!) / 4 / 255 - MEAN) / STD;
-  }
+  for (let y = 0; y < 256; y++)
+    for (let xx = 0; xx < 256; xx++) {
+      const i = 2 * y * 512 + 2 * xx;
+      x[y * 256 + xx] = ((img[i]! + img[i + 1]! + img[i + 512]! + img[i + 513]!) / 4 / 255 - MEAN) / STD;
+    }
   const { createSession, runFloat } = await import('../common.ts');
   const s = await createSession(onnx);
   writeGoldenFiles(dir, x, { anomaly_map: (await runFloat(s, 'image', x, [1, 1, 256, 256])).anomaly_map! });
@@ -191,8 +233,12 @@ async function packageSegmenter(src: string, dir: string): Promise<void> {
     description: 'DRAEM-style surface-defect segmenter (compact U-Net, 256² in, 128² defect logits out); trained on synthetic data only',
     input: { name: 'image', shape: [1, 1, 256, 256], layout: 'NCHW', pixelFormat: 'Mono8', normalization: { mean: [MEAN], std: [STD] } },
     decoder: {
-      kind: 'anomaly-map', mapOutput: 'anomaly_map', imageScore: { rule: 'topk-mean', k: 16 },
-      normalization: { min: 0, max: 1, imageThreshold: 0, pixelThreshold: 0 }, threshold: 0.5, minRegionAreaPx: 4,
+      kind: 'anomaly-map',
+      mapOutput: 'anomaly_map',
+      imageScore: { rule: 'topk-mean', k: 16 },
+      normalization: { min: 0, max: 1, imageThreshold: 0, pixelThreshold: 0 },
+      threshold: 0.5,
+      minRegionAreaPx: 4,
     },
     golden: { input: 'golden-input.f32', output: 'golden-output.json', tolerance: 1e-4 },
   };
@@ -204,13 +250,27 @@ async function packageSegmenter(src: string, dir: string): Promise<void> {
   const val = await scoreSurfaces(model, valParts, true);
   await model.close();
   const vs = val.map((r) => r.raw);
-  const img1 = f1OptimalThreshold(vs, val.map((r) => r.defect !== null));
+  const img1 = f1OptimalThreshold(
+    vs,
+    val.map((r) => r.defect !== null),
+  );
   const pix: { v: number; y: boolean }[] = [];
-  for (const r of val) for (let y = 0; y < 128; y += 2) for (let xx = 0; xx < 128; xx += 2) pix.push({ v: r.map[y * 128 + xx]!, y: r.mask ? r.mask[(4 * y + 2) * 512 + 4 * xx + 2] === 1 : false });
-  const px = f1OptimalThreshold(pix.map((p) => p.v), pix.map((p) => p.y));
-  manifest.decoder.normalization = { min: round(Math.min(...vs), 6), max: round(Math.max(...vs), 6), imageThreshold: round(img1.threshold, 6), pixelThreshold: round(px.threshold, 6) };
+  for (const r of val)
+    for (let y = 0; y < 128; y += 2)
+      for (let xx = 0; xx < 128; xx += 2) pix.push({ v: r.map[y * 128 + xx]!, y: r.mask ? r.mask[(4 * y + 2) * 512 + 4 * xx + 2] === 1 : false });
+  const px = f1OptimalThreshold(
+    pix.map((p) => p.v),
+    pix.map((p) => p.y),
+  );
+  manifest.decoder.normalization = {
+    min: round(Math.min(...vs), 6),
+    max: round(Math.max(...vs), 6),
+    imageThreshold: round(img1.threshold, 6),
+    pixelThreshold: round(px.threshold, 6),
+  };
   ModelManifestSchema.parse(manifest);
   writeFileSync(join(dir, 'model.yaml'), stringify(manifest));
+  await writeShippedGoldenFrame(dir);
   model = await loadStationModel(dir);
   const metrics: Record<string, unknown> = { validation: { imageF1: round(img1.f1), pixelF1: round(px.f1) } };
   for (const [k, b] of Object.entries(SEG_EVAL)) {
@@ -222,18 +282,18 @@ async function packageSegmenter(src: string, dir: string): Promise<void> {
   writeFileSync(join(dir, 'README.md'), segCard(hash, onnx.length, report, manifest.decoder.normalization, metrics));
 }
 
-function targetLine(m: Record<string, unknown>, report: { steps_done: number; train_seconds: number; config: { batch: number } }): string {
+function targetLine(m: Record<string, unknown>, report: SegTrainReport): string {
   const a = (m.heldOutSeeds as { imageAUROC: number }).imageAUROC;
   const f = (m.heldOutFamily as { imageAUROC: number }).imageAUROC;
   const u = (m.unseenDefect as { imageAUROC: number }).imageAUROC;
   return `Target (issue): image AUROC ≥ 0.99 on held-out parts → measured ${a} on held-out seeds: ${a >= 0.99 ? 'met' : `**missed by ${round(0.99 - a, 3)}**`}.
 Held-out family (cfrp) ${f}${f < 0.75 ? ' — close to chance: the network learnt its three training textures, not texture in general' : ''}; never-trained
-crack defect ${u}. Why short: ${(m.heldOutSeeds as { perDefectAUROC: Record<string, number> }).perDefectAUROC.scratch < 0.9 ? 'thin scratches (≈1 px at 256²) are the weakest kind; ' : ''}the network saw ${report.steps_done * report.config.batch} training crops (128²) in
+crack defect ${u}. Why short: ${((m.heldOutSeeds as { perDefectAUROC: Record<string, number> }).perDefectAUROC.scratch ?? Infinity) < 0.9 ? 'thin scratches (≈1 px at 256²) are the weakest kind; ' : ''}the network saw ${report.steps_done * report.config.batch} training crops (128²) in
 ${Math.round(report.train_seconds / 60)} min on one CPU core, where DRAEM trains for hundreds of epochs on a GPU; more steps and a larger, more varied
 training set are the obvious next step (see \`history\` for the validation AUROC during training).`;
 }
 
-function segCard(hash: string, size: number, report: Record<string, unknown>, norm: Record<string, number>, metrics: Record<string, unknown>): string {
+function segCard(hash: string, size: number, report: SegTrainReport, norm: Record<string, number>, metrics: Record<string, unknown>): string {
   return `# surface-segmenter (v1.0.0)
 
 DRAEM-style surface-defect segmenter, **trained on synthetic data only** (no real images, no pretrained
@@ -275,11 +335,12 @@ integrated up to 30% FPR and normalised.
 \`\`\`json
 ${JSON.stringify(metrics, null, 1)}
 \`\`\`
-${targetLine(metrics, report as never)}
+${targetLine(metrics, report)}
 
 ## Parity and golden
 \`parity.json\`: torch output for validation seed ${SEG_SEEDS.val.start} (batch 1); \`test/models/lab-models.test.ts\` re-renders it and
-requires onnxruntime-node to agree within 1e-4. The golden input (the same part) is checked at every load.
+requires onnxruntime-node to agree within 1e-4. The golden input (the same part) is checked at every load; the golden
+frame (\`golden-frame.png\`, a good 512×512 part) also pins decoding and preprocessing.
 
 ## File
 \`surface-segmenter.onnx\`, ${size} bytes, sha256 \`${hash}\`.

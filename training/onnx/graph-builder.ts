@@ -28,7 +28,13 @@ export class GraphBuilder {
   private readonly names = new Set<string>();
   private counter = 0;
 
-  constructor(readonly graphName: string, readonly docString = '') {}
+  readonly graphName: string;
+  readonly docString: string;
+
+  constructor(graphName: string, docString = '') {
+    this.graphName = graphName;
+    this.docString = docString;
+  }
 
   /** A fresh tensor name with the given prefix. */
   fresh(prefix: string): string {

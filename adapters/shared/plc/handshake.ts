@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { LinesightError } from '../../../runtime/errors.ts';
 import type { InspectionResult } from '../../../runtime/results/result.ts';
+import type { TriggerSource, TriggerTarget } from '../../../runtime/pipeline/trigger.ts';
 
 /** Control bits written by the PLC (bit numbers). */
 export const CONTROL_BIT = {
@@ -54,7 +55,7 @@ export const HANDSHAKE_ERROR = {
   none: 0,
   /** The PLC did not acknowledge a presented result within ackTimeoutMs. */
   ackTimeout: 1,
-  /** An accepted trigger produced no result within inspectionTimeoutMs (camera or source failure). */
+  /** An accepted trigger produced no result: the station reported none (frame lost, dropped), or none came within inspectionTimeoutMs. */
   inspectionTimeout: 2,
 } as const;
 
@@ -139,7 +140,7 @@ interface Awaiting {
   readonly reject: (err: unknown) => void;
 }
 
-export class PlcHandshake extends EventEmitter<HandshakeEvents> {
+export class PlcHandshake extends EventEmitter<HandshakeEvents> implements TriggerSource {
   readonly options: HandshakeOptions;
   readonly counters = new HandshakeCounters();
   /** Accepted triggers, uint32 wrapping. */
@@ -186,8 +187,15 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> {
     return this.owed.size;
   }
 
-  /** Where accepted triggers go (Station.trigger); null: PLC triggers are not wired and count as missed. */
-  triggerTarget: ((partId: string | null) => void) | null = null;
+  /** The station accepted triggers go to (bound by the composition root); null: PLC triggers count as missed. */
+  private triggerTarget: TriggerTarget | null = null;
+  /** Names this handshake in the trigger requests it sends (the sink's name). */
+  origin = 'plc';
+
+  bindTrigger(target: TriggerTarget): void {
+    this.triggerTarget = target;
+    this.port.publish();
+  }
 
   get enabled(): boolean {
     return this.triggerTarget !== null && (!this.options.requireTriggerEnable || (this.control & C.enable) !== 0);
@@ -247,16 +255,19 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> {
     return this.control;
   }
 
-  /** The station decided a part (every result of the station, in order). Clears Busy and counts pass/fail. */
-  inspectionDone(result: InspectionResult): void {
-    if (this.closed) return;
-    if (result.verdict === 'OK') this.counters.pass++;
-    else this.counters.fail++;
-    if (this.inFlight !== 0) {
-      this.acquisitionOf.set(result.sequence, this.inFlight);
-      this.inFlight = 0;
-      this.clearInspectionTimer();
+  /**
+   * The station decided the part this handshake triggered (the trigger request's onDecided, in the same turn and
+   * before the outbox offers it): clears Busy and counts the result as owed to the PLC.
+   */
+  private inspectionDone(acquisitionId: number, result: InspectionResult | null): void {
+    if (this.closed || this.inFlight !== acquisitionId) return;
+    this.inFlight = 0;
+    this.clearInspectionTimer();
+    if (result === null) {
+      this.raiseNoResult(acquisitionId, 'the trigger yielded no part (frame lost, dropped or station stopped)');
+      return;
     }
+    this.acquisitionOf.set(result.sequence, acquisitionId);
     this.owed.add(result.sequence);
     this.port.publish();
   }
@@ -282,10 +293,12 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> {
     done.catch(() => {}); // the caller gets the rejection through its own await
     const rec: Awaiting = { sequence: seq, done, resolve, reject };
     this.queued = rec;
-    previous.then(() => this.show(rec, result)).catch((err: unknown) => {
-      if (this.queued === rec) this.queued = null;
-      reject(err);
-    });
+    previous
+      .then(() => this.show(rec, result))
+      .catch((err: unknown) => {
+        if (this.queued === rec) this.queued = null;
+        reject(err);
+      });
     return done;
   }
 
@@ -309,12 +322,15 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> {
     this.inspectionCompleted = !this.inspectionCompleted;
     this.resultsValid = true;
     this.counters.presented++;
+    if (result.verdict === 'OK') this.counters.pass++;
+    else this.counters.fail++;
     if (!this.options.requireAck) {
       this.release(rec, false);
       this.port.publish();
       return;
     }
     if (this.options.ackTimeoutMs > 0) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
       this.ackTimer = setTimeout(this.onAckTimeout, this.options.ackTimeoutMs);
       this.ackTimer.unref();
     }
@@ -364,11 +380,22 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> {
     const partId = this.latchedPartId;
     this.latchedPartId = null; // a part id belongs to one part
     if (this.options.inspectionTimeoutMs > 0) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
       this.inspectionTimer = setTimeout(this.onInspectionTimeout, this.options.inspectionTimeoutMs);
       this.inspectionTimer.unref();
     }
     this.emit('trigger', partId, this.acquisitionId);
-    this.triggerTarget?.(partId);
+    const acquisitionId = this.acquisitionId;
+    const outcome = this.triggerTarget?.trigger({
+      partId,
+      origin: this.origin,
+      onDecided: (result) => this.inspectionDone(acquisitionId, result),
+    });
+    if (outcome !== undefined && !outcome.accepted && this.inFlight === acquisitionId) {
+      this.inFlight = 0;
+      this.clearInspectionTimer();
+      this.raiseNoResult(acquisitionId, `the station refused the trigger (${outcome.reason})`);
+    }
   }
 
   private onAck(): void {
@@ -387,7 +414,10 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> {
     if (a === null) return;
     this.counters.ackTimeouts++;
     this.errorCode = HANDSHAKE_ERROR.ackTimeout;
-    this.log?.warn({ sequence: a.sequence, ackTimeoutMs: this.options.ackTimeoutMs, policy: this.options.onAckTimeout }, 'PLC did not acknowledge the result');
+    this.log?.warn(
+      { sequence: a.sequence, ackTimeoutMs: this.options.ackTimeoutMs, policy: this.options.onAckTimeout },
+      'PLC did not acknowledge the result',
+    );
     this.emit('ackTimeout', a.sequence);
     if (this.options.onAckTimeout === 'release') {
       this.resultsValid = false;
@@ -400,8 +430,14 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> {
   private onInspectionTimeout(): void {
     this.inspectionTimer = null;
     if (this.inFlight === 0) return;
-    this.log?.warn({ acquisitionId: this.inFlight, inspectionTimeoutMs: this.options.inspectionTimeoutMs }, 'triggered inspection produced no result');
+    const acquisitionId = this.inFlight;
     this.inFlight = 0;
+    this.raiseNoResult(acquisitionId, `no result within inspectionTimeoutMs ${this.options.inspectionTimeoutMs}`);
+  }
+
+  /** An accepted trigger that will yield no result: Busy is already cleared; the PLC sees the error code. */
+  private raiseNoResult(acquisitionId: number, why: string): void {
+    this.log?.warn({ acquisitionId, why }, 'triggered inspection produced no result');
     this.counters.inspectionTimeouts++;
     this.errorCode = HANDSHAKE_ERROR.inspectionTimeout;
     this.port.publish();

@@ -42,7 +42,14 @@ function clampInt(v: number, min: number, max: number): number {
  * Writes `value × scale` as `type` into `out[offset..]`. Integers are rounded and saturate at their range (a
  * PLC compare on a wrapped value would pass a bad part); NaN becomes 0 for integers and stays NaN for float32.
  */
-export function encodeValue(out: Uint16Array | number[], offset: number, type: RegisterType, value: number, scale: number, order: RegisterOrder): void {
+export function encodeValue(
+  out: Uint16Array | number[],
+  offset: number,
+  type: RegisterType,
+  value: number,
+  scale: number,
+  order: RegisterOrder,
+): void {
   const v = value * scale;
   switch (type) {
     case 'int16':
@@ -86,12 +93,12 @@ export function encodeValue(out: Uint16Array | number[], offset: number, type: R
 export function decodeValue(words: ArrayLike<number>, offset: number, type: RegisterType, order: RegisterOrder = BIG_ENDIAN): number {
   const swap = order.byteOrder === 'little';
   if (registerCount(type) === 1) {
-    const w = words[offset] & 0xffff;
+    const w = words[offset]! & 0xffff;
     scratch.setUint16(0, swap ? swapBytes(w) : w);
     return type === 'int16' ? scratch.getInt16(0) : scratch.getUint16(0);
   }
-  let hi = words[offset] & 0xffff;
-  let lo = words[offset + 1] & 0xffff;
+  let hi = words[offset]! & 0xffff;
+  let lo = words[offset + 1]! & 0xffff;
   if (order.wordOrder === 'little') [hi, lo] = [lo, hi];
   if (swap) {
     hi = swapBytes(hi);
@@ -117,7 +124,7 @@ export function encodeAscii(out: Uint16Array | number[], offset: number, words: 
 export function decodeAscii(words: ArrayLike<number>, offset: number, count: number): string {
   let s = '';
   for (let i = 0; i < count; i++) {
-    const w = words[offset + i] & 0xffff;
+    const w = words[offset + i]! & 0xffff;
     const a = w >>> 8;
     const b = w & 0xff;
     if (a === 0) break;

@@ -11,7 +11,11 @@ import { LinesightError } from '../../../runtime/errors.ts';
 export const SecretSchema = z
   .object({
     file: z.string().min(1).optional().describe('File holding the secret, relative to the line YAML unless absolute'),
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe('Environment variable holding the secret'),
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional()
+      .describe('Environment variable holding the secret'),
   })
   .strict()
   .refine((s) => (s.file === undefined) !== (s.env === undefined), 'give exactly one of file or env')

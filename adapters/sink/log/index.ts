@@ -9,10 +9,7 @@ const schema = z
   .object({
     type: z.literal('log').describe('Log each result as one structured line.'),
     name: z.string().min(1).default('log').describe('Sink name, unique within the station.'),
-    level: z
-      .enum(['info', 'debug'])
-      .default('info')
-      .describe('Log level for OK results; NOK results are always logged at info.'),
+    level: z.enum(['info', 'debug']).default('info').describe('Log level for OK results; NOK results are always logged at info.'),
   })
   .strict()
   .describe('Structured log line per inspection result.');

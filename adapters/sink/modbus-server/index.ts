@@ -39,7 +39,6 @@ import { PlcHandshake, type HandshakePort, type PresentedResult } from '../../sh
 import { HandshakeSchema, handshakeOptions } from '../../shared/plc/handshake-schema.ts';
 import { BacklogSchema, outboxOptions } from '../../shared/backlog-schema.ts';
 import { decodeAscii, encodeAscii, encodeValue, registerCount, REGISTER_TYPES, type RegisterOrder } from '../../shared/plc/registers.ts';
-import type { StationPort, TriggerDriver } from '../../shared/plc/trigger-driver.ts';
 import { freePort } from '../../../runtime/net/free-port.ts';
 
 /** Offsets inside the status block (from statusAddress). */
@@ -135,11 +134,11 @@ export function compileAllowlist(entries: readonly string[]): (ip: string | unde
     const [ip, bits = '32'] = e.split('/');
     const prefix = Number(bits);
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    return { net: (ipv4(ip) ?? 0) & mask, mask };
+    return { net: (ipv4(ip ?? '') ?? 0) & mask, mask };
   });
   return (remote) => {
     const v = ipv4((remote ?? '').replace(/^::ffff:/, ''));
-    return v !== null && nets.some((n) => ((v & n.mask) >>> 0) === n.net >>> 0);
+    return v !== null && nets.some((n) => (v & n.mask) >>> 0 === n.net >>> 0);
   };
 }
 
@@ -155,13 +154,14 @@ function ipv4(s: string): number | null {
   return v >>> 0;
 }
 
-export class ModbusServerSink implements ResultSink, TriggerDriver {
+export class ModbusServerSink implements ResultSink {
   readonly type = 'modbus-server';
   readonly durable = true;
   readonly name: string;
   readonly outbox: OutboxSinkOptions;
   readonly handshake: PlcHandshake;
-  readonly acceptsTriggers = true;
+  /** The PLC's trigger bit, through the handshake: the composition root binds it to the station it triggers. */
+  readonly triggers: PlcHandshake;
   /** Connections refused by the allowlist. */
   rejectedClients = 0;
   private readonly options: ModbusServerOptions;
@@ -190,6 +190,8 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
       readPartId: () => decodeAscii(this.image, options.controlAddress + 1, PART_ID_WORDS),
     };
     this.handshake = new PlcHandshake(handshakeOptions(options.handshake), port, ctx.log.child({ sink: options.name }));
+    this.handshake.origin = options.name;
+    this.triggers = this.handshake;
     this.renderStatus();
     this.onConnection = this.onConnection.bind(this);
   }
@@ -201,12 +203,6 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
 
   get endpoint(): string {
     return `${this.options.host}:${this.boundPort}`;
-  }
-
-  attachStation(station: StationPort): void {
-    station.onResult((r) => this.handshake.inspectionDone(r));
-    this.handshake.triggerTarget = station.trigger;
-    this.renderStatus();
   }
 
   async open(): Promise<void> {
@@ -225,6 +221,7 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
     // The allowlist check must run before ServerTCP's own connection handler wires the socket, and ServerTCP
     // does not expose its net.Server in the typings: prepend our listener on the private field.
     const net = (server as unknown as { _server: Server })._server;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
     net.prependListener('connection', this.onConnection);
     server.on('socketError', (err) => this.ctx.log.debug({ err, sink: this.name }, 'modbus server client socket error'));
     server.on('error', (err) => this.ctx.log.warn({ err, sink: this.name }, 'modbus server error'));
@@ -236,11 +233,14 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
     });
     this.server = server;
     this.heartbeatTimer = setInterval(() => {
-      this.image[this.status + STATUS_OFFSET.heartbeat] = (this.image[this.status + STATUS_OFFSET.heartbeat] + 1) & 0xffff;
+      this.image[this.status + STATUS_OFFSET.heartbeat] = (this.image[this.status + STATUS_OFFSET.heartbeat]! + 1) & 0xffff;
     }, 1000);
     this.heartbeatTimer.unref();
     if (!this.allowed && this.options.host !== '127.0.0.1') {
-      this.ctx.log.warn({ sink: this.name, endpoint: this.endpoint }, 'modbus server without allowlist: any client on the network may trigger and acknowledge');
+      this.ctx.log.warn(
+        { sink: this.name, endpoint: this.endpoint },
+        'modbus server without allowlist: any client on the network may trigger and acknowledge',
+      );
     }
     this.ctx.log.info({ sink: this.name, endpoint: this.endpoint, unitId: this.options.unitId }, 'modbus server mode listening');
   }
@@ -262,15 +262,13 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Registers as the PLC sees them (tests, diagnostics). */
-  readRegisters(address: number, count: number): number[] {
-    return Array.from(this.image.subarray(address, address + count));
-  }
-
   private onConnection(sock: Socket): void {
     if (this.allowed === null || this.allowed(sock.remoteAddress)) return;
     this.rejectedClients++;
-    this.ctx.log.warn({ sink: this.name, client: sock.remoteAddress, rejected: this.rejectedClients }, 'modbus client not in allowlist; disconnected');
+    this.ctx.log.warn(
+      { sink: this.name, client: sock.remoteAddress, rejected: this.rejectedClients },
+      'modbus client not in allowlist; disconnected',
+    );
     sock.destroy();
   }
 
@@ -283,10 +281,10 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
     const first = this.options.controlAddress;
     const last = first + PART_ID_WORDS; // control word + part id
     if (address < first || address + values.length - 1 > last) throw modbusException(0x02, 'register not writable');
-    for (let i = 0; i < values.length; i++) this.image[address + i] = values[i];
-    this.image[this.status + STATUS_OFFSET.controlEcho] = this.image[first];
+    for (let i = 0; i < values.length; i++) this.image[address + i] = values[i]!;
+    this.image[this.status + STATUS_OFFSET.controlEcho] = this.image[first]!;
     // Every write reaching the control word re-evaluates edges; a part-id-only write just stores the text.
-    if (address === first) this.handshake.setControl(this.image[first]);
+    if (address === first) this.handshake.setControl(this.image[first]!);
   }
 
   private renderResult(p: PresentedResult): void {
@@ -325,7 +323,6 @@ export class ModbusServerSink implements ResultSink, TriggerDriver {
     img[s + STATUS_OFFSET.waiting] = Math.min(h.waiting, 0xffff);
   }
 }
-
 
 export default defineAdapter({
   kind: 'sink',

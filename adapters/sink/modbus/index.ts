@@ -48,7 +48,12 @@ const Endian = z.enum(['big', 'little']);
 const ValueSchema = z
   .object({
     measurement: z.string().min(1).describe('Key in result.measurements, e.g. "drilling.diameter-mm"'),
-    offset: z.number().int().min(MODBUS_RESULT_WORDS).max(MAX_FC16_WORDS - 1).describe('Register offset from baseAddress (≥ 6)'),
+    offset: z
+      .number()
+      .int()
+      .min(MODBUS_RESULT_WORDS)
+      .max(MAX_FC16_WORDS - 1)
+      .describe('Register offset from baseAddress (≥ 6)'),
     type: z.enum(REGISTER_TYPES).default('float32').describe('Register type; 32-bit types take two registers'),
     scale: z.number().default(1).describe('Multiplier before integer rounding, e.g. 1000 for mm → µm in an int16'),
     missing: z.number().default(0).describe('Value written when the result has no such measurement'),
@@ -67,8 +72,14 @@ export const schema = z
         path: z.string().min(1).describe('Serial device, e.g. /dev/ttyUSB0'),
         baudRate: z.number().int().positive().default(19200).describe('Baud rate'),
         parity: z.enum(['none', 'even', 'odd']).default('even').describe('Parity (Modbus RTU default: even)'),
-        dataBits: z.union([z.literal(7), z.literal(8)]).default(8).describe('Data bits'),
-        stopBits: z.union([z.literal(1), z.literal(2)]).default(1).describe('Stop bits'),
+        dataBits: z
+          .union([z.literal(7), z.literal(8)])
+          .default(8)
+          .describe('Data bits'),
+        stopBits: z
+          .union([z.literal(1), z.literal(2)])
+          .default(1)
+          .describe('Stop bits'),
       })
       .strict()
       .optional()
@@ -97,7 +108,14 @@ export const schema = z
     wordOrder: Endian.default('big').describe('32-bit values: big = high word first (ABCD), little = low word first (CDAB).'),
     byteOrder: Endian.default('big').describe('Bytes inside a register: big = Modbus standard, little = swapped (BADC).'),
     counters: z
-      .object({ offset: z.number().int().min(MODBUS_RESULT_WORDS).max(MAX_FC16_WORDS - 4).describe('Register offset of the good count') })
+      .object({
+        offset: z
+          .number()
+          .int()
+          .min(MODBUS_RESULT_WORDS)
+          .max(MAX_FC16_WORDS - 4)
+          .describe('Register offset of the good count'),
+      })
       .strict()
       .optional()
       .describe('Good count (uint32) at offset, bad count (uint32) at offset+2.'),
@@ -130,7 +148,8 @@ export const schema = z
     if (o.counters) claim(o.counters.offset, 4, 'counters', ['counters', 'offset']);
     o.values.forEach((v, i) => {
       claim(v.offset, registerCount(v.type), `values[${i}]`, ['values', i, 'offset']);
-      if (v.offset + registerCount(v.type) > MAX_FC16_WORDS) ctx.addIssue({ code: 'custom', path: ['values', i, 'offset'], message: `block exceeds ${MAX_FC16_WORDS} registers (one FC16)` });
+      if (v.offset + registerCount(v.type) > MAX_FC16_WORDS)
+        ctx.addIssue({ code: 'custom', path: ['values', i, 'offset'], message: `block exceeds ${MAX_FC16_WORDS} registers (one FC16)` });
     });
     if (o.baseAddress + blockWords(o) > 65536) ctx.addIssue({ code: 'custom', path: ['baseAddress'], message: 'block runs past register 65535' });
   })
@@ -143,13 +162,6 @@ function blockWords(o: Pick<ModbusSinkOptions, 'counters' | 'values'>): number {
   if (o.counters) n = Math.max(n, o.counters.offset + 4);
   for (const v of o.values) n = Math.max(n, v.offset + registerCount(v.type));
   return n;
-}
-
-/** The header registers for one result, in map order. Exported for the simulated PLC demo and tests. */
-export function encodeResult(result: InspectionResult, reasonBit: ReadonlyMap<string, number>): number[] {
-  const out = new Array<number>(MODBUS_RESULT_WORDS);
-  encodeHeader(out, result, reasonBit);
-  return out;
 }
 
 function encodeHeader(out: number[], result: InspectionResult, reasonBit: ReadonlyMap<string, number>): void {
@@ -208,6 +220,7 @@ export class ModbusSink implements ResultSink {
   /** Connects lazily on the first delivery, so a PLC that is down at boot does not stop the station. */
   async open(): Promise<void> {
     if (this.options.heartbeat) {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
       this.heartbeatTimer = setInterval(this.beat, this.options.heartbeat.periodMs);
       this.heartbeatTimer.unref();
     }
@@ -272,7 +285,7 @@ export class ModbusSink implements ResultSink {
    * (then the write is skipped). A zero sequence means a blank PLC: counters continue from memory.
    */
   private adoptPlcState(held: readonly number[], result: InspectionResult): boolean {
-    const heldSeq = held[3] * 0x10000 + held[4];
+    const heldSeq = held[3]! * 0x10000 + held[4]!;
     if (heldSeq === 0) return false;
     if (this.options.counters) {
       this.good = decodeValue(held, this.options.counters.offset, 'uint32', this.order);

@@ -23,7 +23,6 @@ import { BacklogSchema, outboxOptions } from '../../shared/backlog-schema.ts';
 import { CONTROL_BIT, PlcHandshake, STATUS_BIT, type PresentedResult, type StatusField } from '../../shared/plc/handshake.ts';
 import { HandshakeSchema, handshakeOptions } from '../../shared/plc/handshake-schema.ts';
 import { readSecret, SecretSchema } from '../../shared/plc/secrets.ts';
-import type { StationPort, TriggerDriver } from '../../shared/plc/trigger-driver.ts';
 import type { OpcUaLink, OpcUaLinkOptions } from './opcua-link.ts';
 
 /*
@@ -32,7 +31,19 @@ import type { OpcUaLink, OpcUaLinkOptions } from './opcua-link.ts';
  * the specification: built-in DataType ids (OPC UA Part 6, 5.1.2), AttributeId Value = 13 (Part 6, A.1),
  * VariantArrayType as node-opcua encodes it.
  */
-const DATA_TYPE_ID = { Boolean: 1, SByte: 2, Byte: 3, Int16: 4, UInt16: 5, Int32: 6, UInt32: 7, Float: 10, Double: 11, String: 12, DateTime: 13 } as const;
+const DATA_TYPE_ID = {
+  Boolean: 1,
+  SByte: 2,
+  Byte: 3,
+  Int16: 4,
+  UInt16: 5,
+  Int32: 6,
+  UInt32: 7,
+  Float: 10,
+  Double: 11,
+  String: 12,
+  DateTime: 13,
+} as const;
 const ATTRIBUTE_VALUE = 13;
 const ARRAY_TYPE = { Scalar: 0, Array: 1 } as const;
 
@@ -40,8 +51,19 @@ const DATA_TYPES = ['Boolean', 'SByte', 'Byte', 'Int16', 'UInt16', 'Int32', 'UIn
 type OpcDataType = (typeof DATA_TYPES)[number];
 
 const SOURCES = [
-  'sequence', 'verdict', 'reason-bits', 'reasons', 'part-id', 'measurement', 'measurements', 'inspection-time-ms',
-  'decided-at', 'result-json', 'good-count', 'bad-count', 'acquisition-id',
+  'sequence',
+  'verdict',
+  'reason-bits',
+  'reasons',
+  'part-id',
+  'measurement',
+  'measurements',
+  'inspection-time-ms',
+  'decided-at',
+  'result-json',
+  'good-count',
+  'bad-count',
+  'acquisition-id',
 ] as const;
 type Source = (typeof SOURCES)[number];
 
@@ -50,11 +72,13 @@ const NodeId = z.string().min(3).describe('Node id, e.g. ns=3;s="DB_Vision"."Ver
 const ResultNode = z
   .object({
     nodeId: NodeId,
-    source: z.enum(SOURCES).describe(
-      'What to write: sequence, verdict (Boolean: true = OK; String: OK/NOK; number: 1 OK / 2 NOK), reason-bits, reasons ' +
-        '(array: String[]; scalar: comma-joined), part-id, measurement, measurements (array), inspection-time-ms, ' +
-        'decided-at, result-json (the whole result as one String: a single structured write), good-count, bad-count, acquisition-id',
-    ),
+    source: z
+      .enum(SOURCES)
+      .describe(
+        'What to write: sequence, verdict (Boolean: true = OK; String: OK/NOK; number: 1 OK / 2 NOK), reason-bits, reasons ' +
+          '(array: String[]; scalar: comma-joined), part-id, measurement, measurements (array), inspection-time-ms, ' +
+          'decided-at, result-json (the whole result as one String: a single structured write), good-count, bad-count, acquisition-id',
+      ),
     dataType: z.enum(DATA_TYPES).describe('OPC UA built-in type of the node'),
     array: z.boolean().default(false).describe('Write a one-dimensional array (reasons, measurements)'),
     measurement: z.string().min(1).optional().describe('source measurement: key in result.measurements'),
@@ -64,13 +88,23 @@ const ResultNode = z
   })
   .strict()
   .superRefine((n, ctx) => {
-    if (n.source === 'measurement' && !n.measurement) ctx.addIssue({ code: 'custom', path: ['measurement'], message: 'source measurement needs `measurement`' });
-    if (n.source === 'measurements' && !(n.measurements && n.array)) ctx.addIssue({ code: 'custom', path: ['measurements'], message: 'source measurements needs `measurements` and array: true' });
-    if (n.array && n.source !== 'measurements' && n.source !== 'reasons') ctx.addIssue({ code: 'custom', path: ['array'], message: 'only reasons and measurements can be arrays' });
+    if (n.source === 'measurement' && !n.measurement)
+      ctx.addIssue({ code: 'custom', path: ['measurement'], message: 'source measurement needs `measurement`' });
+    if (n.source === 'measurements' && !(n.measurements && n.array))
+      ctx.addIssue({ code: 'custom', path: ['measurements'], message: 'source measurements needs `measurements` and array: true' });
+    if (n.array && n.source !== 'measurements' && n.source !== 'reasons')
+      ctx.addIssue({ code: 'custom', path: ['array'], message: 'only reasons and measurements can be arrays' });
   });
 
 const STATUS_NODE_FIELDS = [
-  'statusWord', 'errorCode', 'acquisitionId', 'resultAcquisitionId', 'inspectionId', 'passCount', 'failCount', 'missedTriggers',
+  'statusWord',
+  'errorCode',
+  'acquisitionId',
+  'resultAcquisitionId',
+  'inspectionId',
+  'passCount',
+  'failCount',
+  'missedTriggers',
   ...(Object.keys(STATUS_BIT) as StatusField[]),
 ] as const;
 type StatusNodeField = (typeof STATUS_NODE_FIELDS)[number];
@@ -93,7 +127,10 @@ export const schema = z
   .object({
     type: z.literal('opcua').describe('Write results to PLC nodes over OPC UA (client).'),
     name: z.string().min(1).default('opcua').describe('Sink name, unique within the station; keys its outbox.'),
-    endpoint: z.string().regex(/^opc\.tcp:\/\/.+/).describe('Server endpoint, e.g. opc.tcp://192.168.0.10:4840'),
+    endpoint: z
+      .string()
+      .regex(/^opc\.tcp:\/\/.+/)
+      .describe('Server endpoint, e.g. opc.tcp://192.168.0.10:4840'),
     securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).default('None').describe('Message security mode'),
     securityPolicy: z.enum(['None', 'Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss']).default('None').describe('Security policy'),
     user: z
@@ -101,8 +138,15 @@ export const schema = z
       .strict()
       .optional()
       .describe('User name login; anonymous when absent'),
-    pkiDir: z.string().min(1).optional().describe("Client PKI folder (own certificate, trusted servers), relative to the line YAML; default: node-opcua's per-user folder"),
-    acceptUnknownServerCertificate: z.boolean().default(false).describe('Trust a server certificate not in the PKI trusted folder (commissioning only)'),
+    pkiDir: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Client PKI folder (own certificate, trusted servers), relative to the line YAML; default: node-opcua's per-user folder"),
+    acceptUnknownServerCertificate: z
+      .boolean()
+      .default(false)
+      .describe('Trust a server certificate not in the PKI trusted folder (commissioning only)'),
     timeoutMs: z.number().int().min(100).max(60_000).default(2000).describe('Deadline for connect and each call'),
     breaker: z
       .object({
@@ -132,7 +176,12 @@ export type OpcUaSinkOptions = z.output<typeof schema>;
 type ResultNodeSpec = OpcUaSinkOptions['nodes'][number];
 
 const INT_RANGE: Partial<Record<OpcDataType, [number, number]>> = {
-  SByte: [-128, 127], Byte: [0, 255], Int16: [-0x8000, 0x7fff], UInt16: [0, 0xffff], Int32: [-0x80000000, 0x7fffffff], UInt32: [0, 0xffffffff],
+  SByte: [-128, 127],
+  Byte: [0, 255],
+  Int16: [-0x8000, 0x7fff],
+  UInt16: [0, 0xffff],
+  Int32: [-0x80000000, 0x7fffffff],
+  UInt32: [0, 0xffffffff],
 };
 
 /** Converts a JS value to what node-opcua needs for the node's type (integers rounded and saturated). */
@@ -149,7 +198,7 @@ function coerce(dataType: OpcDataType, v: unknown): unknown {
   return typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : String(v);
 }
 
-export class OpcUaSink implements ResultSink, TriggerDriver {
+export class OpcUaSink implements ResultSink {
   readonly type = 'opcua';
   readonly durable = true;
   readonly name: string;
@@ -157,7 +206,8 @@ export class OpcUaSink implements ResultSink, TriggerDriver {
   /** Set by open(). */
   link: OpcUaLink | null = null;
   readonly handshake: PlcHandshake | null;
-  readonly acceptsTriggers: boolean;
+  /** With a handshake, the PLC's trigger node: the composition root binds it to the station it triggers. */
+  readonly triggers?: PlcHandshake;
   skippedDuplicates = 0;
   good = 0;
   bad = 0;
@@ -183,42 +233,46 @@ export class OpcUaSink implements ResultSink, TriggerDriver {
     this.reasonBit = new Map(options.reasonCodes.map((c, i) => [c, i]));
     this.sequenceNode = options.nodes.find((n) => n.source === 'sequence' && !n.array);
     const hs = options.handshake;
-    const monitored = hs ? [hs.nodes.trigger, hs.nodes.resultsAck, hs.nodes.triggerEnable, hs.nodes.clearError].filter((n): n is string => n !== undefined) : [];
+    const monitored = hs
+      ? [hs.nodes.trigger, hs.nodes.resultsAck, hs.nodes.triggerEnable, hs.nodes.clearError].filter((n): n is string => n !== undefined)
+      : [];
     const log = ctx.log.child({ sink: options.name });
     // The password is read now (fails boot when missing) and handed to the link only; options never hold it.
-    const user = options.user ? { name: options.user.name, password: readSecret(options.user.password, ctx.configDir, `${options.name} OPC UA password`) } : null;
+    const user = options.user
+      ? { name: options.user.name, password: readSecret(options.user.password, ctx.configDir, `${options.name} OPC UA password`) }
+      : null;
     this.linkOptions = {
-        endpoint: options.endpoint,
-        securityMode: options.securityMode,
-        securityPolicy: options.securityPolicy,
-        user,
-        pkiDir: options.pkiDir ? path.resolve(ctx.configDir, options.pkiDir) : null,
-        acceptUnknownServerCertificate: options.acceptUnknownServerCertificate,
-        timeoutMs: options.timeoutMs,
-        breaker: options.breaker,
-        monitored,
-        samplingIntervalMs: options.samplingIntervalMs,
-        keepConnected: hs !== undefined,
+      endpoint: options.endpoint,
+      securityMode: options.securityMode,
+      securityPolicy: options.securityPolicy,
+      user,
+      pkiDir: options.pkiDir ? path.resolve(ctx.configDir, options.pkiDir) : null,
+      acceptUnknownServerCertificate: options.acceptUnknownServerCertificate,
+      timeoutMs: options.timeoutMs,
+      breaker: options.breaker,
+      monitored,
+      samplingIntervalMs: options.samplingIntervalMs,
+      keepConnected: hs !== undefined,
     };
     this.log = log;
     this.handshake = hs
       ? new PlcHandshake(
           handshakeOptions({
-            bufferDepth: hs.bufferDepth, requireAck: hs.requireAck, ackTimeoutMs: hs.ackTimeoutMs, onAckTimeout: hs.onAckTimeout,
-            requireTriggerEnable: hs.requireTriggerEnable, inspectionTimeoutMs: hs.inspectionTimeoutMs,
+            bufferDepth: hs.bufferDepth,
+            requireAck: hs.requireAck,
+            ackTimeoutMs: hs.ackTimeoutMs,
+            onAckTimeout: hs.onAckTimeout,
+            requireTriggerEnable: hs.requireTriggerEnable,
+            inspectionTimeoutMs: hs.inspectionTimeoutMs,
           }),
           { writeResult: (p) => this.writeResult(p), publish: () => this.publishStatus(), readPartId: () => this.partIdCache },
           log,
         )
       : null;
-    this.acceptsTriggers = this.handshake !== null;
-  }
-
-  attachStation(station: StationPort): void {
-    if (!this.handshake) return;
-    const hs = this.handshake;
-    station.onResult((r) => hs.inspectionDone(r));
-    hs.triggerTarget = station.trigger;
+    if (this.handshake) {
+      this.handshake.origin = options.name;
+      this.triggers = this.handshake;
+    }
   }
 
   async open(): Promise<void> {
@@ -275,7 +329,7 @@ export class OpcUaSink implements ResultSink, TriggerDriver {
     if (this.verifyNext && this.options.readBack && this.sequenceNode && !this.handshake) {
       const [held] = await this.openLink.read([this.sequenceNode.nodeId], 'read back sequence');
       this.verifyNext = false;
-      if (Number(held.value.value) === r.sequence) {
+      if (Number(held?.value.value) === r.sequence) {
         this.skippedDuplicates++;
         this.ctx.log.info({ sink: this.name, sequence: r.sequence }, 'PLC already holds this result; not written twice');
         if (r.verdict === 'OK') this.good++;
@@ -364,7 +418,7 @@ export class OpcUaSink implements ResultSink, TriggerDriver {
       if (isTriggerEdge && nodes.partId) {
         try {
           const [dv] = await this.openLink.read([nodes.partId], 'read part id');
-          this.partIdCache = typeof dv.value.value === 'string' ? dv.value.value : '';
+          this.partIdCache = typeof dv?.value.value === 'string' ? dv.value.value : '';
         } catch {
           this.partIdCache = '';
         }
@@ -397,15 +451,35 @@ export class OpcUaSink implements ResultSink, TriggerDriver {
       let dataType: number = DATA_TYPE_ID.UInt32;
       let value: number | boolean;
       switch (field) {
-        case 'statusWord': dataType = DATA_TYPE_ID.UInt16; value = hs.statusWord; break;
-        case 'errorCode': dataType = DATA_TYPE_ID.UInt16; value = hs.errorCode; break;
-        case 'acquisitionId': value = hs.acquisitionId; break;
-        case 'resultAcquisitionId': value = hs.shown?.acquisitionId ?? 0; break;
-        case 'inspectionId': value = hs.shown?.result.sequence ?? 0; break;
-        case 'passCount': value = hs.counters.pass; break;
-        case 'failCount': value = hs.counters.fail; break;
-        case 'missedTriggers': value = hs.counters.missed; break;
-        default: dataType = DATA_TYPE_ID.Boolean; value = hs.status(field);
+        case 'statusWord':
+          dataType = DATA_TYPE_ID.UInt16;
+          value = hs.statusWord;
+          break;
+        case 'errorCode':
+          dataType = DATA_TYPE_ID.UInt16;
+          value = hs.errorCode;
+          break;
+        case 'acquisitionId':
+          value = hs.acquisitionId;
+          break;
+        case 'resultAcquisitionId':
+          value = hs.shown?.acquisitionId ?? 0;
+          break;
+        case 'inspectionId':
+          value = hs.shown?.result.sequence ?? 0;
+          break;
+        case 'passCount':
+          value = hs.counters.pass;
+          break;
+        case 'failCount':
+          value = hs.counters.fail;
+          break;
+        case 'missedTriggers':
+          value = hs.counters.missed;
+          break;
+        default:
+          dataType = DATA_TYPE_ID.Boolean;
+          value = hs.status(field);
       }
       writes.push({ nodeId, attributeId: ATTRIBUTE_VALUE, value: { value: { dataType, value } } });
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import {
   AttributeIds,
   ClientMonitoredItem,
-  ClientSubscription,
+  type ClientSubscription,
   MessageSecurityMode,
   OPCUACertificateManager,
   OPCUAClient,
@@ -101,7 +101,11 @@ export class OpcUaLink {
     if (this.closed) return Promise.reject(this.error('LS_ERR_PLC_CONNECT_FAILED', 'link closed'));
     if (this.connecting) return this.connecting;
     if (!this.breaker.tryAcquire()) {
-      return Promise.reject(this.error('LS_ERR_PLC_CIRCUIT_OPEN', `PLC link paused after failures; next try in ${Math.round(this.breaker.retryInMs)} ms`, { retryInMs: Math.round(this.breaker.retryInMs) }));
+      return Promise.reject(
+        this.error('LS_ERR_PLC_CIRCUIT_OPEN', `PLC link paused after failures; next try in ${Math.round(this.breaker.retryInMs)} ms`, {
+          retryInMs: Math.round(this.breaker.retryInMs),
+        }),
+      );
     }
     this.connecting = this.connect().finally(() => {
       this.connecting = null;
@@ -122,7 +126,9 @@ export class OpcUaLink {
     const bad = codes.findIndex((c) => !c.isGood());
     if (bad >= 0) {
       // A node-level refusal (wrong type, no access) is a configuration problem, not a link problem.
-      throw this.error('LS_ERR_PLC_WRITE_FAILED', `${what}: ${String(nodes[bad].nodeId)} refused: ${codes[bad].toString()}`, { nodeId: String(nodes[bad].nodeId) });
+      throw this.error('LS_ERR_PLC_WRITE_FAILED', `${what}: ${String(nodes[bad]!.nodeId)} refused: ${codes[bad]!.toString()}`, {
+        nodeId: String(nodes[bad]!.nodeId),
+      });
     }
     this.breaker.success();
   }
@@ -253,11 +259,14 @@ export class OpcUaLink {
 
   private scheduleReconnect(delayMs: number): void {
     if (!this.options.keepConnected || this.closed || this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      if (this.session || this.connecting || this.closed) return;
-      this.ensure().catch(() => {}); // failures re-schedule themselves
-    }, Math.max(10, delayMs));
+    this.reconnectTimer = setTimeout(
+      () => {
+        this.reconnectTimer = null;
+        if (this.session || this.connecting || this.closed) return;
+        this.ensure().catch(() => {}); // failures re-schedule themselves
+      },
+      Math.max(10, delayMs),
+    );
     this.reconnectTimer.unref();
   }
 
@@ -269,7 +278,12 @@ export class OpcUaLink {
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
-  private error(code: 'LS_ERR_PLC_CONNECT_FAILED' | 'LS_ERR_PLC_WRITE_FAILED' | 'LS_ERR_PLC_CIRCUIT_OPEN', detail: string, extra: object = {}, cause?: unknown): LinesightError {
+  private error(
+    code: 'LS_ERR_PLC_CONNECT_FAILED' | 'LS_ERR_PLC_WRITE_FAILED' | 'LS_ERR_PLC_CIRCUIT_OPEN',
+    detail: string,
+    extra: object = {},
+    cause?: unknown,
+  ): LinesightError {
     return new LinesightError(code, detail, { endpoint: this.options.endpoint, ...extra }, cause === undefined ? undefined : { cause });
   }
 }

@@ -64,12 +64,16 @@ export class FolderSource implements FrameSource {
       }
       this.next = 0;
     }
-    const file = this.files[this.next++];
+    const file = this.files[this.next++]!;
     slot.sequence = ++this.sequence;
     slot.captureEpochMs = Date.now();
     const image = await decodeImageFile(file, this.options.pixelFormat);
     if (image.width !== this.options.width || image.height !== this.options.height) {
-      throw new LinesightError('LS_ERR_FRAME_SIZE', `${path.basename(file)} is ${image.width}x${image.height}, expected ${this.options.width}x${this.options.height}`, { file });
+      throw new LinesightError(
+        'LS_ERR_FRAME_SIZE',
+        `${path.basename(file)} is ${image.width}x${image.height}, expected ${this.options.width}x${this.options.height}`,
+        { file },
+      );
     }
     slot.width = image.width;
     slot.height = image.height;

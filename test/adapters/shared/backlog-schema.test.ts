@@ -3,25 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ResultSink } from '../../../runtime/adapter.ts';
-import type { InspectionResult } from '../../../runtime/results/result.ts';
 import { OutboxDispatcher } from '../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../runtime/store/sqlite-store.ts';
+import { FlakySink } from '../../fakes/flaky-sink.ts';
 import { makeResult } from '../../fakes/make-result.ts';
-
-class FlakySink implements ResultSink {
-  readonly type = 'flaky';
-  readonly name = 'plc';
-  readonly durable = true;
-  online = false;
-  readonly received: number[] = [];
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
-  async deliver(r: InspectionResult): Promise<void> {
-    if (!this.online) throw new Error('PLC away');
-    this.received.push(r.sequence);
-  }
-}
+import { withDeadline } from '../../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-backlog-'));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,12 +23,12 @@ describe('bounded PLC backlog', () => {
       store.append(makeResult(), ['plc']);
       d.notify();
     }
-    await failed;
-    await once(d, 'failed'); // the retry round saw 12 > 5 and dropped 7
+    await withDeadline(failed, 5000, 'the first failed delivery');
+    await withDeadline(once(d, 'failed'), 5000, 'the failed retry round'); // the retry round saw 12 > 5 and dropped 7
     expect(d.counters.dropped).toBe(7);
     expect(d.counters.backlogWarnings).toBe(1);
     sink.online = true;
-    await d.drained();
+    await withDeadline(d.drained(), 5000, 'the outbox to drain');
     expect(sink.received).toEqual([8, 9, 10, 11, 12]);
     expect(store.lastSequence('line-1', 'st-10')).toBe(12); // traceability keeps everything
     expect(store.backlog('plc').count).toBe(0);
@@ -60,10 +46,10 @@ describe('bounded PLC backlog', () => {
       store.append(makeResult(), ['plc']);
       d.notify();
     }
-    await failed;
-    await once(d, 'failed');
+    await withDeadline(failed, 5000, 'the first failed delivery');
+    await withDeadline(once(d, 'failed'), 5000, 'the failed retry round');
     sink.online = true;
-    await d.drained();
+    await withDeadline(d.drained(), 5000, 'the outbox to drain');
     expect(sink.received).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(d.counters.dropped).toBe(0);
     await d.close();

@@ -47,7 +47,7 @@ describe('OnnxModel.load', () => {
     const manifest = copyModel();
     const onnx = path.join(path.dirname(manifest), 'surface-anomaly.onnx');
     const bytes = readFileSync(onnx);
-    bytes[bytes.length - 1] ^= 0xff; // one flipped bit in the weights
+    bytes[bytes.length - 1]! ^= 0xff; // one flipped bit in the weights
     writeFileSync(onnx, bytes);
     const err = await loadError(manifest);
     expect(isLinesightError(err, 'LS_ERR_MODEL_SHA256_MISMATCH')).toBe(true);
@@ -58,7 +58,7 @@ describe('OnnxModel.load', () => {
     const goldenFile = path.join(path.dirname(manifest), 'golden-output.json');
     const golden = JSON.parse(readFileSync(goldenFile, 'utf8')) as Record<string, number[]>;
     const first = Object.keys(golden)[0];
-    golden[first][0] += 0.01;
+    golden[first!]![0]! += 0.01;
     writeFileSync(goldenFile, JSON.stringify(golden));
     const err = await loadError(manifest);
     expect(isLinesightError(err, 'LS_ERR_MODEL_GOLDEN_MISMATCH')).toBe(true);

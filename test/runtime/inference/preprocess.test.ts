@@ -23,7 +23,7 @@ describe('Preprocessor', () => {
     new Preprocessor(spec, null).run(slot, got);
     const want = resizeBilinearMono8ToFloat(slot.data, 200, 150, new Float32Array(64 * 48), 64, 48, 0.5, 0.25);
     let worst = 0;
-    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
     expect(worst).toBeLessThan(1e-5);
   });
 
@@ -54,8 +54,8 @@ describe('Preprocessor', () => {
     const mono = monoSlot(4, 4, 3);
     const planes = new Float32Array(2 * 2 * 3);
     new Preprocessor({ width: 2, height: 2, channels: 3, layout: 'NCHW', mean: [0, 0, 0], std: [1, 1, 1] }, null).run(mono, planes);
-    expect(planes[0]).toBeCloseTo(planes[4], 6);
-    expect(planes[0]).toBeCloseTo(planes[8], 6);
+    expect(planes[0]).toBeCloseTo(planes[4]!, 6);
+    expect(planes[0]).toBeCloseTo(planes[8]!, 6);
   });
 
   it('writes NHWC interleaved when asked', () => {
@@ -77,7 +77,7 @@ describe('Preprocessor exact 2:1 path', () => {
     new Preprocessor({ ...spec, width: 256, height: 256 }, null).run(slot, fast);
     const want = resizeBilinearMono8ToFloat(slot.data, 512, 512, new Float32Array(256 * 256), 256, 256, 0.5, 0.25);
     let worst = 0;
-    for (let i = 0; i < fast.length; i++) worst = Math.max(worst, Math.abs(fast[i] - want[i]));
+    for (let i = 0; i < fast.length; i++) worst = Math.max(worst, Math.abs(fast[i]! - want[i]!));
     expect(worst).toBeLessThan(1e-5);
 
     const roiOut = new Float32Array(50 * 40);
@@ -86,7 +86,7 @@ describe('Preprocessor exact 2:1 path', () => {
     for (let y = 0; y < 80; y++) crop.set(slot.data.subarray((y + 7) * 512 + 11, (y + 7) * 512 + 111), y * 100);
     const wantRoi = resizeBilinearMono8ToFloat(crop, 100, 80, new Float32Array(50 * 40), 50, 40, 0.5, 0.25);
     worst = 0;
-    for (let i = 0; i < roiOut.length; i++) worst = Math.max(worst, Math.abs(roiOut[i] - wantRoi[i]));
+    for (let i = 0; i < roiOut.length; i++) worst = Math.max(worst, Math.abs(roiOut[i]! - wantRoi[i]!));
     expect(worst).toBeLessThan(1e-5);
   });
 });

@@ -6,7 +6,8 @@ import { Prng } from '../../../sim/scenes/prng.ts';
 
 function arc(n: number, cx: number, cy: number, r: number, from: number, span: number, noise = 0, seed = 1) {
   const rng = new Prng(seed);
-  const xs = new Float64Array(n), ys = new Float64Array(n);
+  const xs = new Float64Array(n),
+    ys = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const t = from + (span * i) / (n - 1);
     xs[i] = cx + r * Math.cos(t) + noise * rng.normal();
@@ -17,7 +18,9 @@ function arc(n: number, cx: number, cy: number, r: number, from: number, span: n
 
 describe('circle fits', () => {
   it.each([
-    ['Kåsa', fitKasa], ['Taubin', fitTaubin], ['Hyper', fitHyper],
+    ['Kåsa', fitKasa],
+    ['Taubin', fitTaubin],
+    ['Hyper', fitHyper],
   ] as const)('%s recovers an exact circle from exact points (full and 90° arcs)', (_n, fit) => {
     for (const span of [2 * Math.PI, Math.PI / 2]) {
       const { xs, ys } = arc(60, 12.3, -4.7, 2.51, 0.3, span);
@@ -32,7 +35,8 @@ describe('circle fits', () => {
   it('Kåsa is biased low on noisy 90° arcs where Hyper and the geometric fit are not', () => {
     const bias = { kasa: 0, hyper: 0, lm: 0 };
     const trials = 300;
-    const c = new Circle(), g = new Circle();
+    const c = new Circle(),
+      g = new Circle();
     for (let s = 0; s < trials; s++) {
       const { xs, ys } = arc(40, 0, 0, 50, 0.7, Math.PI / 2, 0.5, s + 1);
       fitKasa(xs, ys, 40, c);
@@ -59,7 +63,10 @@ describe('circle fits', () => {
 
   it('RANSAC marks outliers (a chip) and keeps the circle', () => {
     const { xs, ys } = arc(120, 50, 60, 20, 0, 2 * Math.PI, 0.05, 3);
-    for (let i = 10; i < 25; i++) { xs[i] += 4 * Math.cos((2 * Math.PI * i) / 119); ys[i] += 4 * Math.sin((2 * Math.PI * i) / 119); }
+    for (let i = 10; i < 25; i++) {
+      xs[i]! += 4 * Math.cos((2 * Math.PI * i) / 119);
+      ys[i]! += 4 * Math.sin((2 * Math.PI * i) / 119);
+    }
     const mask = new Uint8Array(120);
     const c = new Circle();
     const n = ransacCircle(xs, ys, 120, 0.5, mask, c);
@@ -77,8 +84,14 @@ describe('circle fits', () => {
 
 describe('ellipse fit', () => {
   it('recovers centre, axes and orientation from exact points', () => {
-    const n = 90, xs = new Float64Array(n), ys = new Float64Array(n);
-    const a = 5, b = 3.2, th = 0.6, cx = 10, cy = -2;
+    const n = 90,
+      xs = new Float64Array(n),
+      ys = new Float64Array(n);
+    const a = 5,
+      b = 3.2,
+      th = 0.6,
+      cx = 10,
+      cy = -2;
     for (let i = 0; i < n; i++) {
       const t = (2 * Math.PI * i) / n;
       xs[i] = cx + a * Math.cos(t) * Math.cos(th) - b * Math.sin(t) * Math.sin(th);
@@ -96,7 +109,9 @@ describe('ellipse fit', () => {
 
 describe('roundness', () => {
   it('is the peak-to-valley of the radial deviation; the UPR filter attenuates by its transmission', () => {
-    const n = 360, xs = new Float64Array(n), ys = new Float64Array(n);
+    const n = 360,
+      xs = new Float64Array(n),
+      ys = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const t = (2 * Math.PI * i) / n;
       const r = 10 + 0.02 * Math.cos(3 * t);

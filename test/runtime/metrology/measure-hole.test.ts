@@ -9,14 +9,19 @@ import { MetrologySchema } from '../../../runtime/metrology/spec.ts';
 import { MetrologyStage } from '../../../runtime/metrology/stage.ts';
 import { FrameSlot } from '../../../runtime/frame/frame-slot.ts';
 
-const W = 256, H = 256, S = 0.05;
+const W = 256,
+  H = 256,
+  S = 0.05;
 const img = new Uint8Array(W * H);
 
 function measure(opts: Partial<Parameters<typeof renderMetrologyHole>[0]>, m: Partial<ConstructorParameters<typeof HoleMeasurer>[1]> = {}) {
-  const truth = renderMetrologyHole({ seed: 3, width: W, height: H, mmPerPx: S, centreMm: [6.37, 6.52], diameterMm: 5.013, blurPx: 0.8, noiseSigma: 2, ...opts }, img);
+  const truth = renderMetrologyHole(
+    { seed: 3, width: W, height: H, mmPerPx: S, centreMm: [6.37, 6.52], diameterMm: 5.013, blurPx: 0.8, noiseSigma: 2, ...opts },
+    img,
+  );
   const loc = new HoleLocator();
   expect(loc.locate(img, W, H, { polarity: 'dark', step: 2, minDiameterPx: 20, maxDiameterPx: 200 })).toBe(1);
-  const c = loc.candidates[0];
+  const c = loc.candidates[0]!;
   const out = new HoleMeasurement();
   const ok = new HoleMeasurer(new PixelToMm(null, S), { nominalMm: 5, ...m }).measure(img, W, H, c.cx, c.cy, c.r, out);
   return { truth, out, ok };
@@ -27,8 +32,8 @@ describe('hole measurement on rendered holes with known truth', () => {
     const { truth, out, ok } = measure({});
     expect(ok).toBe(true);
     expect(Math.abs(out.diameterMm - truth.diameterMm)).toBeLessThan(0.1 * S);
-    expect(Math.hypot(out.centerMm[0] - truth.centreMm[0], out.centerMm[1] - truth.centreMm[1])).toBeLessThan(0.1 * S);
-    expect(Math.hypot(out.centerPx[0] - truth.centrePx[0], out.centerPx[1] - truth.centrePx[1])).toBeLessThan(0.1);
+    expect(Math.hypot(out.centerMm[0]! - truth.centreMm[0], out.centerMm[1]! - truth.centreMm[1])).toBeLessThan(0.1 * S);
+    expect(Math.hypot(out.centerPx[0]! - truth.centrePx[0], out.centerPx[1]! - truth.centrePx[1])).toBeLessThan(0.1);
     expect(out.points).toBeGreaterThan(250);
     expect(out.residualPx).toBeLessThan(0.2);
     expect(out.roundnessMm).toBeLessThan(0.01);
@@ -90,12 +95,16 @@ describe('part verdicts against the line YAML spec', () => {
     expect(r.holes.map((h) => h.reasons.join())).toEqual(['', '', 'HOLE_DIAMETER_HIGH', '', '', '']);
     renderDrilledPlate({ seed: 11, width: 512, height: 512, defect: 'missing', defectHole: 4 }, plate);
     r = insp.inspect(plate, 512, 512);
-    expect(r.holes[4].reasons).toEqual(['HOLE_MISSING']);
+    expect(r.holes[4]!.reasons).toEqual(['HOLE_MISSING']);
     expect(r.measured).toBe(5);
   });
 
   it('applies ISO 286 classes per hole and judges position in the datum frame', () => {
-    const strict = MetrologySchema.parse({ ...spec, datum: { type: 'fixture', originMm: [0.3, 0] }, defaults: { ...spec.defaults, fit: 'H8', plusMm: undefined, minusMm: undefined } });
+    const strict = MetrologySchema.parse({
+      ...spec,
+      datum: { type: 'fixture', originMm: [0.3, 0] },
+      defaults: { ...spec.defaults, fit: 'H8', plusMm: undefined, minusMm: undefined },
+    });
     renderDrilledPlate({ seed: 11, width: 512, height: 512 }, plate);
     const r = new PartInspector(strict, new PixelToMm(null, 0.05)).inspect(plate, 512, 512);
     for (const h of r.holes) {
@@ -117,7 +126,7 @@ describe('part verdicts against the line YAML spec', () => {
     const d = stage.apply(slot, { verdict: 'OK', reasons: [], measurements: {}, defects: [] });
     expect(d.verdict).toBe('NOK');
     expect(d.reasons.map((r) => r.code)).toEqual(['HOLE_DIAMETER_HIGH']);
-    expect(d.reasons[0].detail).toMatch(/^H1: Ø5\.3\d+ outside 5 ±0\.05/);
+    expect(d.reasons[0]!.detail).toMatch(/^H1: Ø5\.3\d+ outside 5 ±0\.05/);
     expect(d.measurements['hole.H1.diameter_mm']).toBeGreaterThan(5.25);
     expect(d.measurements['holes.measured']).toBe(6);
     expect(d.defects[0]).toMatchObject({ model: 'metrology', label: 'hole_diameter_high' });
@@ -125,6 +134,9 @@ describe('part verdicts against the line YAML spec', () => {
 
   it('rejects an unknown ISO 286 class in the YAML schema', () => {
     expect(MetrologySchema.safeParse({ ...spec, defaults: { diameterMm: 5, fit: 'H99' } }).success).toBe(false);
-    expect(() => new PartInspector(MetrologySchema.parse({ defaults: { diameterMm: 5 }, holes: [{ id: 'A', xMm: 1, yMm: 1 }] }), new PixelToMm(null, 0.05))).toThrow(/LS_ERR_METROLOGY_SPEC/);
+    expect(
+      () =>
+        new PartInspector(MetrologySchema.parse({ defaults: { diameterMm: 5 }, holes: [{ id: 'A', xMm: 1, yMm: 1 }] }), new PixelToMm(null, 0.05)),
+    ).toThrow(/LS_ERR_METROLOGY_SPEC/);
   });
 });

@@ -30,7 +30,7 @@ function stationConfig(over: Partial<StationConfig> = {}): StationConfig {
     trigger: { mode: 'software' },
     poolSlots: 4,
     backpressure: { policy: 'every-trigger', queueDepth: 1 },
-    models: [{ manifest: 'surface-anomaly/model.yaml', intraOpThreads: 1 }],
+    models: [{ manifest: 'surface-anomaly/model.yaml', intraOpThreads: 1, runTimeoutMs: 5000 }],
     sinks: [],
     ...over,
   };
@@ -39,14 +39,14 @@ function stationConfig(over: Partial<StationConfig> = {}): StationConfig {
 async function makeStation(config: StationConfig, source: FrameSource) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ls-station-'));
   const store = new ResultStore(path.join(dir, 'results.sqlite'));
-  const models = [await StationModel.load(config.models[0], MODELS, config.roi ?? null)];
+  const models = [await StationModel.load(config.models[0]!, MODELS, config.roi ?? null)];
   const router = new ResultRouter(store, config.name, [], log);
   const station = new Station({ config, line: 'test-line', source, models, results: router, log });
   const results: InspectionResult[] = [];
   station.onResult((r) => results.push(r));
   cleanups.push(async () => {
     await station.stop();
-    await models[0].close();
+    await models[0]!.close();
     store.close();
   });
   await station.start();
@@ -62,7 +62,7 @@ describe('Station', () => {
   it('every-trigger: inspects every triggered part in order, counting backpressure, dropping none', async () => {
     const source = new ReplaySource(4);
     const { station, store, results } = await makeStation(stationConfig(), source);
-    for (let i = 0; i < 12; i++) station.trigger(`P-${i}`);
+    for (let i = 0; i < 12; i++) station.trigger({ partId: `P-${i}`, origin: 'test' });
     await settle(station, () => results.length === 12);
     expect(results.map((r) => r.partId)).toEqual(Array.from({ length: 12 }, (_, i) => `P-${i}`));
     expect(results.map((r) => r.sequence)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
@@ -74,7 +74,7 @@ describe('Station', () => {
   it('latest-wins: drops and counts the oldest queued frames when inference lags', async () => {
     const source = new ReplaySource(4);
     const { station, results } = await makeStation(stationConfig({ backpressure: { policy: 'latest-wins', queueDepth: 1 } }), source);
-    for (let i = 0; i < 12; i++) station.trigger(`P-${i}`);
+    for (let i = 0; i < 12; i++) station.trigger({ partId: `P-${i}`, origin: 'test' });
     await settle(station, () => results.length + station.counters.dropped === 12);
     expect(station.counters.dropped).toBeGreaterThan(0);
     expect(results.length + station.counters.dropped).toBe(12);
@@ -87,12 +87,20 @@ describe('Station', () => {
   it('counts and skips corrupt and wrong-size images, inspecting the rest', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ls-folder-'));
     const img = new Uint8Array(512 * 512);
-    for (const [name, seed] of [['p1', 1], ['p3', 3], ['p5', 5]] as const) {
+    for (const [name, seed] of [
+      ['p1', 1],
+      ['p3', 3],
+      ['p5', 5],
+    ] as const) {
       renderSurface({ seed, width: 512, height: 512 }, img);
-      await sharp(img, { raw: { width: 512, height: 512, channels: 1 } }).png().toFile(path.join(dir, `${name}.png`));
+      await sharp(img, { raw: { width: 512, height: 512, channels: 1 } })
+        .png()
+        .toFile(path.join(dir, `${name}.png`));
     }
     writeFileSync(path.join(dir, 'p2.png'), Buffer.from('definitely not a PNG'));
-    await sharp(img.subarray(0, 100 * 100), { raw: { width: 100, height: 100, channels: 1 } }).png().toFile(path.join(dir, 'p4.png'));
+    await sharp(img.subarray(0, 100 * 100), { raw: { width: 100, height: 100, channels: 1 } })
+      .png()
+      .toFile(path.join(dir, 'p4.png'));
     mkdirSync(path.join(dir, 'ignored-subfolder'));
     const config = stationConfig({ trigger: { mode: 'free-run', fps: 200 } });
     const source = new FolderSource({ type: 'folder', path: dir, width: 512, height: 512, pixelFormat: 'Mono8', loop: false }, dir);
@@ -105,12 +113,12 @@ describe('Station', () => {
 
   it('records stage timings and model hashes with every result', async () => {
     const { station, results } = await makeStation(stationConfig(), new ReplaySource(2));
-    station.trigger('P-1');
+    station.trigger({ partId: 'P-1', origin: 'test' });
     await settle(station, () => results.length === 1);
     const [r] = results;
-    expect(r.models[0].sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(r.timings.inferMs).toBeGreaterThan(0);
-    expect(r.timings.totalMs).toBeGreaterThanOrEqual(r.timings.inferMs);
+    expect(r!.models[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(r!.timings.inferMs).toBeGreaterThan(0);
+    expect(r!.timings.totalMs).toBeGreaterThanOrEqual(r!.timings.inferMs);
     expect(station.latency.infer.count).toBe(1);
   });
 });

@@ -20,7 +20,10 @@ class ArraySink implements ResultSink {
   failTimes = 0;
   gate: Promise<void> | null = null;
   entered: (() => void) | null = null;
-  constructor(readonly name = 'plc') {}
+  readonly name: string;
+  constructor(name = 'plc') {
+    this.name = name;
+  }
   async open(): Promise<void> {}
   async close(): Promise<void> {}
   async deliver(result: InspectionResult): Promise<void> {
@@ -49,21 +52,46 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(sink: ArraySink, options: { maxBacklog?: number } = {}) {
+type SetupOptions = { maxBacklog?: number; overflow?: 'keep' | 'drop-oldest'; memoryBound?: number };
+
+/** Appends the way the router does: appendStored, then offer() the stored result to the dispatcher. */
+function setup(sink: ArraySink, options: SetupOptions = {}) {
   const store = new ResultStore(file);
   cleanups.push(() => store.close());
   const dispatcher = new OutboxDispatcher({ store, sink, initialBackoffMs: 1, maxBackoffMs: 20, ...options });
   cleanups.push(() => dispatcher.close());
   const append = (n: number) => {
+    for (let i = 0; i < n; i++) dispatcher.offer(store.appendStored(makeResult(), [sink.name]));
+  };
+  /** An append that is not handed over: the dispatcher must read it back from SQLite. */
+  const appendAndNotify = (n: number) => {
     for (let i = 0; i < n; i++) {
       store.append(makeResult(), [sink.name]);
       dispatcher.notify();
     }
   };
-  return { store, dispatcher, append };
+  return { store, dispatcher, append, appendAndNotify };
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Resolves on the dispatcher's `count`-th delivery from now; fails the test after a deadline. */
+function deliveries(dispatcher: OutboxDispatcher, count: number, deadlineMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    const timer = setTimeout(() => {
+      dispatcher.off('delivered', onDelivered);
+      reject(new Error(`only ${seen} of ${count} deliveries within ${deadlineMs} ms`));
+    }, deadlineMs);
+    const onDelivered = () => {
+      if (++seen < count) return;
+      clearTimeout(timer);
+      dispatcher.off('delivered', onDelivered);
+      resolve();
+    };
+    dispatcher.on('delivered', onDelivered);
+  });
+}
 
 describe('OutboxDispatcher', () => {
   it('delivers every result in order and empties the outbox', async () => {
@@ -77,6 +105,40 @@ describe('OutboxDispatcher', () => {
     expect(dispatcher.counters).toMatchObject({ delivered: 50, failures: 0, retries: 0 });
   });
 
+  it('serves a caught-up sink from memory: no result is read back from SQLite while healthy', async () => {
+    const sink = new ArraySink();
+    const { store, dispatcher, append } = setup(sink);
+    dispatcher.start();
+    await dispatcher.drained();
+    // The start-up replay looked once and found nothing; from here on nothing may be SELECTed back.
+    const queriesAfterStart = store.counters.pendingQueries;
+    expect(queriesAfterStart).toBe(1);
+    for (let round = 0; round < 40; round++) {
+      const delivered = deliveries(dispatcher, 5);
+      append(5);
+      await delivered;
+    }
+    await dispatcher.drained();
+    expect(sink.received).toEqual(range(1, 200));
+    expect(store.counters).toEqual({ pendingQueries: queriesAfterStart, pendingRows: 0 });
+    expect(dispatcher.counters).toMatchObject({ delivered: 200, fromMemory: 200, replayed: 0 });
+    expect(store.backlog('plc').count).toBe(0);
+  });
+
+  it('a plain notify() (append not handed over) still delivers, by replaying from SQLite', async () => {
+    const sink = new ArraySink();
+    const { store, dispatcher, append, appendAndNotify } = setup(sink);
+    dispatcher.start();
+    append(3);
+    appendAndNotify(2);
+    append(3);
+    await dispatcher.drained();
+    expect(sink.received).toEqual(range(1, 8));
+    expect(dispatcher.counters.delivered).toBe(8);
+    expect(dispatcher.counters.replayed).toBeGreaterThanOrEqual(2);
+    expect(store.backlog('plc').count).toBe(0);
+  });
+
   it('stops at a failing result, retries it with backoff and resumes in order without loss or duplicates', async () => {
     const sink = new ArraySink();
     sink.failSequence = 4;
@@ -88,6 +150,99 @@ describe('OutboxDispatcher', () => {
     expect(sink.received).toEqual(range(1, 10));
     expect(dispatcher.counters).toMatchObject({ delivered: 10, failures: 3, retries: 3 });
     expect(store.backlog('plc').count).toBe(0);
+  });
+
+  it('a sink that fails and recovers gets everything exactly from the failure point, in order, then memory again', async () => {
+    const sink = new ArraySink();
+    const { store, dispatcher, append } = setup(sink);
+    dispatcher.start();
+    append(5);
+    await dispatcher.drained();
+    expect(dispatcher.counters).toMatchObject({ fromMemory: 5, replayed: 0 });
+    const queriesHealthy = store.counters.pendingQueries;
+
+    sink.online = false;
+    const failed = once(dispatcher, 'failed');
+    append(4); // 6..9 while the receiver is down
+    const [row] = (await failed) as [{ result: InspectionResult }];
+    expect(row.result.sequence).toBe(6);
+    append(3); // 10..12 during the backoff
+    await once(dispatcher, 'failed'); // a retry replayed from the store and failed at 6 again
+    expect(store.counters.pendingQueries).toBeGreaterThan(queriesHealthy);
+    expect(store.backlog('plc').count).toBe(7);
+    sink.online = true;
+    await dispatcher.drained();
+    expect(sink.received).toEqual(range(1, 12));
+    expect(dispatcher.counters.delivered).toBe(12);
+    expect(dispatcher.counters.fromMemory + dispatcher.counters.replayed).toBe(12);
+
+    // Caught up again: new results come from memory without another read.
+    const queriesRecovered = store.counters.pendingQueries;
+    const fromMemory = dispatcher.counters.fromMemory;
+    const delivered = deliveries(dispatcher, 4);
+    append(4);
+    await delivered;
+    expect(sink.received).toEqual(range(1, 16));
+    expect(dispatcher.counters.fromMemory).toBe(fromMemory + 4);
+    expect(store.counters.pendingQueries).toBe(queriesRecovered);
+  });
+
+  it('past the memory bound it drops the copies, replays from SQLite and re-joins memory without loss or duplicates', async () => {
+    const sink = new ArraySink();
+    let release!: () => void;
+    sink.gate = new Promise((resolve) => (release = resolve));
+    const entered = new Promise<void>((resolve) => (sink.entered = resolve));
+    const { store, dispatcher, append } = setup(sink, { memoryBound: 8 });
+    dispatcher.start();
+    await dispatcher.drained();
+    append(1);
+    await entered; // result 1 is in flight from memory and the sink holds it
+    append(99); // 2..100: far past the bound of 8
+    release();
+    await dispatcher.drained();
+    expect(sink.received).toEqual(range(1, 100));
+    expect(store.backlog('plc').count).toBe(0);
+    const { fromMemory, replayed, delivered } = dispatcher.counters;
+    expect(delivered).toBe(100);
+    expect(fromMemory + replayed).toBe(100);
+    // 1 was in flight from memory; the newest 8 copies were kept and re-joined; 2..92 were replayed.
+    expect(replayed).toBe(91);
+    expect(fromMemory).toBe(9);
+    expect(store.counters.pendingRows).toBeGreaterThanOrEqual(91);
+
+    const rows = store.counters.pendingRows;
+    const next = deliveries(dispatcher, 3);
+    append(3);
+    await next;
+    expect(sink.received).toEqual(range(1, 103));
+    expect(store.counters.pendingRows).toBe(rows);
+  });
+
+  it('drop-oldest still bounds the backlog of a sink fed from memory', async () => {
+    const sink = new ArraySink();
+    sink.online = false;
+    const { store, dispatcher, append } = setup(sink, { maxBacklog: 5, overflow: 'drop-oldest' });
+    dispatcher.start();
+    await dispatcher.drained();
+    const failed = once(dispatcher, 'failed');
+    append(1);
+    await failed;
+    const dropped = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no drop within 5 s')), 5000);
+      dispatcher.on('failed', () => {
+        if (dispatcher.counters.dropped === 0) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    append(11);
+    await dropped;
+    expect(dispatcher.counters.dropped).toBe(7);
+    sink.online = true;
+    await dispatcher.drained();
+    expect(sink.received).toEqual(range(8, 12));
+    expect(store.backlog('plc').count).toBe(0);
+    expect(store.lastSequence('line-1', 'st-10')).toBe(12);
   });
 
   it('keeps results pending while the receiver is down and delivers the backlog when it returns', async () => {
@@ -129,6 +284,8 @@ describe('OutboxDispatcher', () => {
     await run2.dispatcher.drained();
     expect(first.received).toEqual([1, 2, 3]);
     expect(second.received).toEqual(range(4, 9));
+    // 4..7 came back from SQLite; 8 and 9 were appended to a caught-up dispatcher.
+    expect(run2.dispatcher.counters).toMatchObject({ replayed: 4, fromMemory: 2 });
   });
 
   it('close() waits for the delivery in flight and then delivers nothing more', async () => {

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLinesightError } from '../../../runtime/errors.ts';
@@ -69,8 +69,8 @@ describe('ResultStore', () => {
     expect(reopened.lastSequence('line-1', 'st-10')).toBe(3);
     const more = [1, 2].map(() => reopened.append(makeResult({ station: 'st-10' }), []).sequence);
     expect(more).toEqual([4, 5]);
-    const all = reopened.query({ station: 'st-10', limit: 100 }).map((r) => r.result.sequence);
-    expect(all).toEqual([5, 4, 3, 2, 1]);
+    const all = [1, 2, 3, 4, 5, 6].map((q) => reopened.getBySequence('line-1', 'st-10', q)?.result.sequence ?? null);
+    expect(all).toEqual([1, 2, 3, 4, 5, null]);
   });
 
   it('rehydrates a stored result field for field', () => {
@@ -80,6 +80,48 @@ describe('ResultStore', () => {
     const stored = store.getBySequence('line-1', 'st-10', original.sequence);
     expect(stored?.result).toEqual(original);
     expect(store.getBySequence('line-1', 'st-10', 99)).toBeNull();
+  });
+
+  it('appendStored returns the row id that pending() reports, with the same result object', () => {
+    const store = openStore();
+    const a = store.appendStored(makeResult(), ['plc']);
+    const b = store.appendStored(makeResult(), ['plc']);
+    expect(b.id).toBeGreaterThan(a.id);
+    expect(a.result.sequence).toBe(1);
+    expect(store.pending('plc', 10).map((p) => p.id)).toEqual([a.id, b.id]);
+    expect(store.pending('plc', 10)[1]?.result).toEqual(b.result);
+    expect(store.counters).toEqual({ pendingQueries: 2, pendingRows: 4 });
+  });
+
+  it('migrates an existing v1 database, keeping its results and pending outbox rows', () => {
+    const v1 = MIGRATIONS[0];
+    if (v1 === undefined) throw new Error('no v1 migration');
+    // A file as a v1 Linesight left it: the v1 schema, one result still owed to the PLC.
+    mkdirSync(dirname(file), { recursive: true });
+    const raw = new Database(file);
+    raw.pragma('journal_mode = WAL');
+    raw.exec(v1);
+    raw.pragma('user_version = 1');
+    const at = new Date().toISOString();
+    raw
+      .prepare(
+        `INSERT INTO results (line, station, sequence, part_id, recipe, frame_sequence, verdict, reasons_json,
+      measurements_json, defects_json, models_json, timings_json, captured_at, decided_at)
+      VALUES ('line-1', 'st-10', 1, 'P-1', 'housing-a', 1, 'OK', '[]', '{}', '[]', '[]', '{}', ?, ?)`,
+      )
+      .run(at, at);
+    raw.prepare("INSERT INTO outbox (result_id, sink) VALUES (1, 'plc')").run();
+    raw.close();
+
+    const store = openStore();
+    const after = new Database(file, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    const indexes = after.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'").pluck().all();
+    expect(indexes).toContain('outbox_result');
+    after.close();
+    expect(store.pending('plc', 10).map((p) => p.result.sequence)).toEqual([1]);
+    expect(store.append(makeResult(), ['plc']).sequence).toBe(2);
+    expect(store.backlog('plc').count).toBe(2);
   });
 
   it('refuses to append a result twice', () => {
@@ -107,6 +149,7 @@ describe('ResultStore', () => {
     const store = openStore();
     for (let i = 0; i < 3; i++) store.append(makeResult(), ['plc', 'mes']);
     const [first, second] = store.pending('plc', 10);
+    if (first === undefined || second === undefined) throw new Error('expected two pending results');
     store.markFailed('plc', first.id, new Error('PLC unplugged'));
     store.markDelivered('plc', first.id);
     store.markFailed('plc', second.id, new Error('PLC unplugged'));
@@ -116,13 +159,5 @@ describe('ResultStore', () => {
     expect(plc[0]).toMatchObject({ attempts: 1, lastError: 'PLC unplugged' });
     expect(store.pending('mes', 10).map((p) => p.result.sequence)).toEqual([1, 2, 3]);
     expect(store.backlog('plc').count).toBe(2);
-  });
-
-  it('filters queries by verdict, newest first', () => {
-    const store = openStore();
-    const verdicts = ['OK', 'NOK', 'OK', 'NOK'] as const;
-    for (const v of verdicts) store.append(makeResult({ verdict: v }), []);
-    expect(store.query({ verdict: 'NOK', limit: 10 }).map((r) => r.result.sequence)).toEqual([4, 2]);
-    expect(store.query({ limit: 1 }).map((r) => r.result.sequence)).toEqual([4]);
   });
 });

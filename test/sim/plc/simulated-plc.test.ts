@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import ModbusSerial from 'modbus-serial';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedPlc, type PlcWrite } from '../../../sim/plc/simulated-plc.ts';
+import { withDeadline } from '../../helpers/wait.ts';
 
 const ModbusRTU = ModbusSerial.default;
 type Client = InstanceType<typeof ModbusRTU>;
@@ -55,11 +56,11 @@ describe('SimulatedPlc', () => {
     const plc = await startPlc();
     const applied = once(plc, 'write');
     const raw = connect(plc.port, plc.host);
-    await once(raw, 'connect');
+    await withDeadline(once(raw, 'connect'), 5000, 'the raw socket to connect');
     // FC16: one register at address 7 = 0x0101, then the client is gone before the PLC can answer.
     raw.write(Buffer.from([0, 1, 0, 0, 0, 9, 1, 16, 0, 7, 0, 1, 2, 1, 1]));
     raw.destroy(); // FIN after the request: TCP still delivers the request, the answer finds no one
-    const [write] = await applied;
+    const [write] = await withDeadline(applied, 5000, 'the PLC to apply the FC16 of a vanished client');
     expect(write).toEqual({ address: 7, values: [0x0101], unitId: 1 });
     const c = await client(plc);
     await c.writeRegisters(5, [42]);

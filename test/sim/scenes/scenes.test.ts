@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_HOLE_PATTERN, OVERSIZE_DELTA_MM, PLATE_DEFECTS, Prng, renderDrilledPlate, renderSurface, resizeBilinearMono8ToFloat,
-  SURFACE_DEFECTS, SURFACE_FAMILIES,
+  DEFAULT_HOLE_PATTERN,
+  OVERSIZE_DELTA_MM,
+  PLATE_DEFECTS,
+  Prng,
+  renderDrilledPlate,
+  renderSurface,
+  resizeBilinearMono8ToFloat,
+  SURFACE_DEFECTS,
+  SURFACE_FAMILIES,
 } from '../../../sim/scenes/index.ts';
 
 const W = 512;

@@ -14,9 +14,26 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ls-edge-'));
   await exportParts({ kind: 'surface', count: 12, seed: 700_000, out: join(dir, 'cast-train'), defectRate: 0, size: 256, family: 'cast' });
-  await exportParts({ kind: 'surface', count: 16, seed: 710_000, out: join(dir, 'cast-test'), defectRate: 0.5, size: 256, family: 'cast', defects: ['scratch', 'dent', 'crack'] });
+  await exportParts({
+    kind: 'surface',
+    count: 16,
+    seed: 710_000,
+    out: join(dir, 'cast-test'),
+    defectRate: 0.5,
+    size: 256,
+    family: 'cast',
+    defects: ['scratch', 'dent', 'crack'],
+  });
   await exportParts({ kind: 'holes', count: 12, seed: 720_000, out: join(dir, 'plate-train'), defectRate: 0, size: 256 });
-  await exportParts({ kind: 'holes', count: 12, seed: 730_000, out: join(dir, 'plate-test'), defectRate: 0.5, size: 256, defects: ['missing', 'chipping'] });
+  await exportParts({
+    kind: 'holes',
+    count: 12,
+    seed: 730_000,
+    out: join(dir, 'plate-test'),
+    defectRate: 0.5,
+    size: 256,
+    defects: ['missing', 'chipping'],
+  });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -45,13 +62,25 @@ describe('linesight train anomaly', () => {
     const cap = capture();
     let code: number;
     try {
-      code = await evalCommand(['--model', join(dir, 'm-cast'), '--good', join(dir, 'cast-test', 'good'), '--bad', join(dir, 'cast-test', 'bad'), '--masks', join(dir, 'cast-test', 'masks'), '--json']);
+      code = await evalCommand([
+        '--model',
+        join(dir, 'm-cast'),
+        '--good',
+        join(dir, 'cast-test', 'good'),
+        '--bad',
+        join(dir, 'cast-test', 'bad'),
+        '--masks',
+        join(dir, 'cast-test', 'masks'),
+        '--json',
+      ]);
     } finally {
       cap.restore();
     }
     expect(code).toBe(0);
     const r = JSON.parse(cap.out());
-    expect(Object.keys(r)).toEqual(expect.arrayContaining(['image_auroc', 'pixel_auroc', 'aupro_30', 'f1', 'miss_rate_at_1pct_false_reject', 'per_image']));
+    expect(Object.keys(r)).toEqual(
+      expect.arrayContaining(['image_auroc', 'pixel_auroc', 'aupro_30', 'f1', 'miss_rate_at_1pct_false_reject', 'per_image']),
+    );
     expect(r.counts.good + r.counts.bad).toBe(16);
     expect(r.counts.masks).toBe(r.counts.bad);
     for (const p of r.per_image) {
@@ -69,7 +98,15 @@ describe('linesight train anomaly', () => {
     expect(rep.mode).toBe('fixtured');
     const cap = capture();
     try {
-      await evalCommand(['--model', join(dir, 'm-plate'), '--good', join(dir, 'plate-test', 'good'), '--bad', join(dir, 'plate-test', 'bad'), '--json']);
+      await evalCommand([
+        '--model',
+        join(dir, 'm-plate'),
+        '--good',
+        join(dir, 'plate-test', 'good'),
+        '--bad',
+        join(dir, 'plate-test', 'bad'),
+        '--json',
+      ]);
     } finally {
       cap.restore();
     }
@@ -79,7 +116,13 @@ describe('linesight train anomaly', () => {
   });
 
   it('uses the F1-optimal threshold when bad parts are given, and rejects bad usage', async () => {
-    const rep = await trainAnomaly({ good: join(dir, 'cast-train', 'good'), bad: join(dir, 'cast-test', 'bad'), out: join(dir, 'm-cast-bad'), size: 256, mode: 'texture' });
+    const rep = await trainAnomaly({
+      good: join(dir, 'cast-train', 'good'),
+      bad: join(dir, 'cast-test', 'bad'),
+      out: join(dir, 'm-cast-bad'),
+      size: 256,
+      mode: 'texture',
+    });
     expect(rep.thresholdRule).toMatch(/^F1-optimal/);
     expect(rep.images.bad).toBeGreaterThan(0);
     const yaml = readFileSync(join(dir, 'm-cast-bad', 'model.yaml'), 'utf8');

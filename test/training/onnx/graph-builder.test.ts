@@ -13,7 +13,11 @@ describe('GraphBuilder', () => {
     const w = g.addInitializer('w', new Float32Array(9).fill(1), [1, 1, 3, 3]);
     const conv = g.op('Conv', ['x', w], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
     const flat = g.op('Reshape', [conv, g.constI64([1, 16])]);
-    const W2 = g.addInitializer('W2', Float32Array.from({ length: 32 }, (_, i) => (i % 2 ? 1 : -1)), [16, 2]);
+    const W2 = g.addInitializer(
+      'W2',
+      Float32Array.from({ length: 32 }, (_, i) => (i % 2 ? 1 : -1)),
+      [16, 2],
+    );
     g.op('Gemm', [flat, W2, g.constF([0.5, -0.5], [2])], { alpha: 0.5, transB: 0 }, 'gemm_out');
     g.op('ReduceSum', ['gemm_out', g.constI64([1])], { keepdims: 0 }, 'total');
     g.op('LeakyRelu', ['total'], { alpha: 0.25 }, 'act');
@@ -47,7 +51,7 @@ describe('GraphBuilder', () => {
           }
         box[y * 4 + xx] = s;
       }
-    const gemm = [0, 1].map((j) => 0.5 * box.reduce((a, v, i) => a + v * (((i * 2 + j) % 2) ? 1 : -1), 0) + (j ? -0.5 : 0.5));
+    const gemm = [0, 1].map((j) => 0.5 * box.reduce((a, v, i) => a + v * ((i * 2 + j) % 2 ? 1 : -1), 0) + (j ? -0.5 : 0.5));
     const out = res.gemm_out!.data as Float32Array;
     expect(out[0]).toBeCloseTo(gemm[0]!, 3);
     expect(out[1]).toBeCloseTo(gemm[1]!, 3);

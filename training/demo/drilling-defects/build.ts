@@ -10,11 +10,17 @@ import { ModelManifestSchema } from '../../../runtime/inference/model-manifest.t
 import { binaryStats, createSession, f1OptimalThreshold, round, runFloat, sha256, writeGoldenFiles } from '../../common.ts';
 import { renderDrilledPlate, type PlateDefectKind, type PlateTruth } from '../../../sim/scenes/holes.ts';
 import { resizeBilinearMono8ToFloat } from '../../../sim/scenes/resize.ts';
+import { writeShippedGoldenFrame } from '../../golden/write-golden-frame.ts';
 import { buildClassifierGraph, buildFeatureGraph, FEATURES_PER_HOLE, INPUT, LABELS, MEAN, OUTPUT, SIZE, STD, type LogisticHead } from './graph.ts';
 
 export const RENDER = 512;
 export const KINDS: readonly (PlateDefectKind | null)[] = [null, 'burr', 'chipping', 'oversize', 'missing'];
-export const LABEL_OF: Record<PlateDefectKind, (typeof LABELS)[number]> = { burr: 'burr', chipping: 'chipping', oversize: 'oversize', missing: 'missing_hole' };
+export const LABEL_OF: Record<PlateDefectKind, (typeof LABELS)[number]> = {
+  burr: 'burr',
+  chipping: 'chipping',
+  oversize: 'oversize',
+  missing: 'missing_hole',
+};
 export const SEEDS = {
   train: { start: 60_000, count: 320 },
   val: { start: 70_000, count: 160 },
@@ -49,8 +55,8 @@ function trainLogistic(X: Float64Array[], Y: Uint8Array[]): LogisticHead {
   const N = X.length;
   const mu = new Float64Array(F);
   const sd = new Float64Array(F);
-  for (const x of X) for (let f = 0; f < F; f++) mu[f] += x[f]! / N;
-  for (const x of X) for (let f = 0; f < F; f++) sd[f] += (x[f]! - mu[f]!) ** 2 / N;
+  for (const x of X) for (let f = 0; f < F; f++) mu[f]! += x[f]! / N;
+  for (const x of X) for (let f = 0; f < F; f++) sd[f]! += (x[f]! - mu[f]!) ** 2 / N;
   for (let f = 0; f < F; f++) sd[f] = Math.max(Math.sqrt(sd[f]!), 1e-3);
   // standardise through float32, exactly as the graph will
   const muF = Float32Array.from(mu);
@@ -74,22 +80,22 @@ function trainLogistic(X: Float64Array[], Y: Uint8Array[]): LogisticHead {
         let s = b[l]!;
         for (let f = 0; f < F; f++) s += z[f]! * W[f * L + l]!;
         const err = 1 / (1 + Math.exp(-s)) - Y[n]![l]!;
-        gb[l] += err / N;
-        for (let f = 0; f < F; f++) gW[f * L + l] += (err * z[f]!) / N;
+        gb[l]! += err / N;
+        for (let f = 0; f < F; f++) gW[f * L + l]! += (err * z[f]!) / N;
       }
     }
-    for (let k = 0; k < F * L; k++) gW[k] += l2 * W[k]!;
+    for (let k = 0; k < F * L; k++) gW[k]! += l2 * W[k]!;
     const c1 = 1 - 0.9 ** ep;
     const c2 = 1 - 0.999 ** ep;
     for (let k = 0; k < F * L; k++) {
       mW[k] = 0.9 * mW[k]! + 0.1 * gW[k]!;
       vW[k] = 0.999 * vW[k]! + 0.001 * gW[k]! * gW[k]!;
-      W[k] -= (lr * (mW[k]! / c1)) / (Math.sqrt(vW[k]! / c2) + 1e-8);
+      W[k]! -= (lr * (mW[k]! / c1)) / (Math.sqrt(vW[k]! / c2) + 1e-8);
     }
     for (let l = 0; l < L; l++) {
       mb[l] = 0.9 * mb[l]! + 0.1 * gb[l]!;
       vb[l] = 0.999 * vb[l]! + 0.001 * gb[l]! * gb[l]!;
-      b[l] -= (lr * (mb[l]! / c1)) / (Math.sqrt(vb[l]! / c2) + 1e-8);
+      b[l]! -= (lr * (mb[l]! / c1)) / (Math.sqrt(vb[l]! / c2) + 1e-8);
     }
   }
   return { featMean: muF, featStd: sdF, weights: Float32Array.from(W), bias: Float32Array.from(b) };
@@ -110,12 +116,20 @@ export function evaluatePlates(res: { part: PlatePart; prob: number[] }[], thres
   let macro = 0;
   LABELS.forEach((label, l) => {
     const truth = res.map((r) => r.part.defect !== null && LABEL_OF[r.part.defect] === label);
-    const st = binaryStats(res.map((r) => r.prob[l]! >= thresholds[label]!), truth);
+    const st = binaryStats(
+      res.map((r) => r.prob[l]! >= thresholds[label]!),
+      truth,
+    );
     macro += st.f1 / LABELS.length;
     perLabel[label] = { precision: round(st.precision), recall: round(st.recall), f1: round(st.f1), support: st.tp + st.fn, fp: st.fp };
   });
-  const nok = binaryStats(res.map((r) => LABELS.some((lab, l) => r.prob[l]! >= thresholds[lab]!)), res.map((r) => r.part.defect !== null));
-  const exact = res.filter((r) => LABELS.every((lab, l) => (r.prob[l]! >= thresholds[lab]!) === (r.part.defect !== null && LABEL_OF[r.part.defect] === lab))).length;
+  const nok = binaryStats(
+    res.map((r) => LABELS.some((lab, l) => r.prob[l]! >= thresholds[lab]!)),
+    res.map((r) => r.part.defect !== null),
+  );
+  const exact = res.filter((r) =>
+    LABELS.every((lab, l) => r.prob[l]! >= thresholds[lab]! === (r.part.defect !== null && LABEL_OF[r.part.defect] === lab)),
+  ).length;
   return {
     plates: res.length,
     perLabel,
@@ -152,7 +166,10 @@ export async function buildDrillingDefects(dir: string, log: (s: string) => void
   const val = await predict(session, block(SEEDS.val));
   const thresholds: Record<string, number> = {};
   LABELS.forEach((label, l) => {
-    const t = f1OptimalThreshold(val.map((r) => r.prob[l]!), val.map((r) => r.part.defect !== null && LABEL_OF[r.part.defect] === label));
+    const t = f1OptimalThreshold(
+      val.map((r) => r.prob[l]!),
+      val.map((r) => r.part.defect !== null && LABEL_OF[r.part.defect] === label),
+    );
     thresholds[label] = round(Math.min(0.99, Math.max(0.01, t.threshold)), 4);
   });
   const valMetrics = evaluatePlates(val, thresholds);
@@ -176,13 +193,15 @@ export async function buildDrillingDefects(dir: string, log: (s: string) => void
     version: '1.0.0',
     onnx: onnxName,
     sha256: hash,
-    description: 'Multi-label drilled-hole defect classifier (burr, chipping, oversize, missing hole) for the 3×2 Ø5 mm plate pattern; trained on synthetic data only',
+    description:
+      'Multi-label drilled-hole defect classifier (burr, chipping, oversize, missing hole) for the 3×2 Ø5 mm plate pattern; trained on synthetic data only',
     input: { name: INPUT, shape: [1, 1, SIZE, SIZE], layout: 'NCHW', pixelFormat: 'Mono8', normalization: { mean: [MEAN], std: [STD] } },
     decoder: { kind: 'classification', output: OUTPUT, activation: 'sigmoid', labels: [...LABELS], thresholds, okLabels: [] },
     golden: { input: 'golden-input.f32', output: 'golden-output.json', tolerance: 1e-4 },
   };
   ModelManifestSchema.parse(manifest);
   writeFileSync(join(dir, 'model.yaml'), stringify(manifest));
+  await writeShippedGoldenFrame(dir);
   writeFileSync(join(dir, 'README.md'), modelCard(hash, bytes.length, thresholds, metrics, at05, valMetrics));
   return { heldOut: metrics, heldOutAt05: at05 };
 }
@@ -228,7 +247,8 @@ ${JSON.stringify(m05, null, 2)}
 
 ## Limits
 Synthetic plates only, one defect per plate, fixed pattern and fixturing (±0.02 mm); a moved or rotated plate
-or a different pattern needs a rebuilt model. The golden input is the chipping plate seed ${SEEDS.golden}.
+or a different pattern needs a rebuilt model. The golden input is the chipping plate seed ${SEEDS.golden}; the golden
+frame (\`golden-frame.png\`, a good 512×512 plate as the demo station renders it) also pins decoding and preprocessing.
 
 ## File
 \`drilling-defects.onnx\`, ${size} bytes, opset 17, sha256 \`${hash}\`.

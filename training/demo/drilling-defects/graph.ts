@@ -17,13 +17,6 @@ export const ANGLES = 64;
 export const CORE_RADII_PX = [0, 3, 6, 9, 12, 15];
 export const CORE_ANGLES = 16;
 export const FEATURES_PER_HOLE = 4 * RADIAL_OFFSETS_PX.length + 1;
-export const FEATURE_NAMES = [
-  ...RADIAL_OFFSETS_PX.map((d) => `mean@${d}`),
-  ...RADIAL_OFFSETS_PX.map((d) => `std@${d}`),
-  ...RADIAL_OFFSETS_PX.map((d) => `min@${d}`),
-  ...RADIAL_OFFSETS_PX.map((d) => `max@${d}`),
-  'core_mean',
-];
 /** Input normalisation of the model (the runtime's): x = (p/255 − MEAN)/STD. */
 export const MEAN = 0.5;
 export const STD = 0.25;
@@ -55,7 +48,10 @@ export function sampling(pattern: HolePattern = DEFAULT_HOLE_PATTERN): Sampling 
         const fx = X - x0;
         const fy = Y - y0;
         const corners: [number, number, number][] = [
-          [x0, y0, (1 - fx) * (1 - fy)], [x0 + 1, y0, fx * (1 - fy)], [x0, y0 + 1, (1 - fx) * fy], [x0 + 1, y0 + 1, fx * fy],
+          [x0, y0, (1 - fx) * (1 - fy)],
+          [x0 + 1, y0, fx * (1 - fy)],
+          [x0, y0 + 1, (1 - fx) * fy],
+          [x0 + 1, y0 + 1, fx * fy],
         ];
         corners.forEach(([xx, yy, ww], k) => {
           idx[k]!.push(clampI(yy) * SIZE + clampI(xx));
@@ -70,8 +66,7 @@ export function sampling(pattern: HolePattern = DEFAULT_HOLE_PATTERN): Sampling 
   }
   const background: number[] = [];
   for (let y = 4; y < SIZE - 4; y += 4)
-    for (let x = 4; x < SIZE - 4; x += 4)
-      if (centres.every(([cx, cy]) => Math.hypot(x - cx, y - cy) > R + 12)) background.push(y * SIZE + x);
+    for (let x = 4; x < SIZE - 4; x += 4) if (centres.every(([cx, cy]) => Math.hypot(x - cx, y - cy) > R + 12)) background.push(y * SIZE + x);
   return { idx, w, core, background, holes: centres.length };
 }
 
@@ -83,7 +78,9 @@ function features(g: GraphBuilder, s: Sampling): string {
   // back to p/255 so that ratios to the plate surface are gain-invariant
   const q = g.op('Add', [g.op('Mul', [INPUT, g.constF(STD)]), g.constF(MEAN)]);
   const flat = g.op('Reshape', [q, g.constI64([SIZE * SIZE])]);
-  const bg = g.op('ReduceMean', [g.op('Gather', [flat, g.addInt64Initializer('bg_idx', s.background, [s.background.length])], { axis: 0 })], { keepdims: 1 });
+  const bg = g.op('ReduceMean', [g.op('Gather', [flat, g.addInt64Initializer('bg_idx', s.background, [s.background.length])], { axis: 0 })], {
+    keepdims: 1,
+  });
   let polar = '';
   for (let k = 0; k < 4; k++) {
     const gi = g.addInt64Initializer(`polar_idx_${k}`, s.idx[k]!, [H, nr, ANGLES]);

@@ -7,10 +7,30 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { stringify } from 'yaml';
 import { ModelManifestSchema } from '../../../runtime/inference/model-manifest.ts';
 import { auroc, binaryStats, createSession, f1OptimalThreshold, round, runFloat, sha256, writeGoldenFiles } from '../../common.ts';
-import { renderSurface, SURFACE_DEFECTS, SURFACE_FAMILIES, type SurfaceDefectKind, type SurfaceFamily, type SurfaceTruth } from '../../../sim/scenes/surface.ts';
+import {
+  renderSurface,
+  SURFACE_DEFECTS,
+  SURFACE_FAMILIES,
+  type SurfaceDefectKind,
+  type SurfaceFamily,
+  type SurfaceTruth,
+} from '../../../sim/scenes/surface.ts';
 import { resizeBilinearMono8ToFloat } from '../../../sim/scenes/resize.ts';
 import { fitTextureStats } from '../../edge/features.ts';
-import { BORDER, BROAD_DOG, buildAnomalyGraph, buildEnergyGraph, CHANNELS, FILTER_NAMES, INPUT, MAP, SCORE, SIZE, type SurfaceStats } from './graph.ts';
+import { writeShippedGoldenFrame } from '../../golden/write-golden-frame.ts';
+import {
+  BORDER,
+  BROAD_DOG,
+  buildAnomalyGraph,
+  buildEnergyGraph,
+  CHANNELS,
+  FILTER_NAMES,
+  INPUT,
+  MAP,
+  SCORE,
+  SIZE,
+  type SurfaceStats,
+} from './graph.ts';
 
 export const RENDER = 512;
 export const MEAN = 0.5;
@@ -68,7 +88,10 @@ function fitStats(energyMaps: Float32Array[]): SurfaceStats {
   return fitTextureStats(energyMaps, SIZE, BORDER, PIXEL_STRIDE, EPS_FRACTION);
 }
 
-async function scoreParts(session: InferenceSession, parts: SurfacePart[]): Promise<{ part: SurfacePart; score: number; map: Float32Array; truth: SurfaceTruth }[]> {
+async function scoreParts(
+  session: InferenceSession,
+  parts: SurfacePart[],
+): Promise<{ part: SurfacePart; score: number; map: Float32Array; truth: SurfaceTruth }[]> {
   const out = [];
   for (const part of parts) {
     const { x, truth } = surfaceInput(part);
@@ -90,14 +113,22 @@ async function evaluate(
   const test = [...(await scoreParts(session, block(goodBlock, false))), ...(await scoreParts(session, block(badBlock, true)))];
   const tScores = test.map((r) => r.score);
   const tLabels = test.map((r) => r.part.defect !== null);
-  const overall = binaryStats(tScores.map((s) => s >= threshold), tLabels);
+  const overall = binaryStats(
+    tScores.map((s) => s >= threshold),
+    tLabels,
+  );
   const goods = test.filter((r) => r.part.defect === null);
   const perDefect: Record<string, unknown> = {};
   for (const d of SURFACE_DEFECTS) {
     const bad = test.filter((r) => r.part.defect === d);
     const sub = [...goods, ...bad];
     perDefect[d] = {
-      auroc: round(auroc(sub.map((r) => r.score), sub.map((r) => r.part.defect !== null))),
+      auroc: round(
+        auroc(
+          sub.map((r) => r.score),
+          sub.map((r) => r.part.defect !== null),
+        ),
+      ),
       recall: round(bad.filter((r) => r.score >= threshold).length / bad.length),
       n: bad.length,
     };
@@ -107,7 +138,12 @@ async function evaluate(
     const sub = test.filter((r) => r.part.family === f);
     const g = sub.filter((r) => r.part.defect === null);
     perFamily[f] = {
-      auroc: round(auroc(sub.map((r) => r.score), sub.map((r) => r.part.defect !== null))),
+      auroc: round(
+        auroc(
+          sub.map((r) => r.score),
+          sub.map((r) => r.part.defect !== null),
+        ),
+      ),
       falsePositiveRate: round(g.filter((r) => r.score >= threshold).length / g.length),
     };
   }
@@ -157,8 +193,8 @@ export async function buildSurfaceAnomaly(dir: string, log: (s: string) => void)
     const mm = mapMask(r.truth.mask);
     for (let i = 0; i < r.map.length; i++) {
       const b = Math.min(bins - 1, Math.floor((r.map[i]! / pMax) * bins));
-      if (mm[i]) pos[b]++;
-      else neg[b]++;
+      if (mm[i]) pos[b]!++;
+      else neg[b]!++;
     }
   }
   const nPos = pos.reduce((a, b) => a + b, 0);
@@ -171,7 +207,9 @@ export async function buildSurfaceAnomaly(dir: string, log: (s: string) => void)
     const f1 = (2 * tp) / (tp + fp + nPos);
     if (f1 > pix.f1) pix = { threshold: (b / bins) * pMax, f1 };
   }
-  log(`surface-anomaly: val image F1 ${imgThr.f1.toFixed(3)} @ ${imgThr.threshold.toFixed(4)}, pixel F1 ${pix.f1.toFixed(3)} @ ${pix.threshold.toFixed(4)}`);
+  log(
+    `surface-anomaly: val image F1 ${imgThr.f1.toFixed(3)} @ ${imgThr.threshold.toFixed(4)}, pixel F1 ${pix.f1.toFixed(3)} @ ${pix.threshold.toFixed(4)}`,
+  );
 
   // 3. Held-out evaluation: the test block (also looked at while choosing the broad-DoG scale) and a fresh
   // confirmation block evaluated only once the design was frozen.
@@ -193,14 +231,20 @@ export async function buildSurfaceAnomaly(dir: string, log: (s: string) => void)
     version: '1.0.0',
     onnx: onnxName,
     sha256: hash,
-    description: 'Texture anomaly map for brushed, cast, painted and CFRP surfaces (fixed filter bank + Mahalanobis distance); trained on synthetic data only',
+    description:
+      'Texture anomaly map for brushed, cast, painted and CFRP surfaces (fixed filter bank + Mahalanobis distance); trained on synthetic data only',
     input: { name: INPUT, shape: [1, 1, SIZE, SIZE], layout: 'NCHW', pixelFormat: 'Mono8', normalization: { mean: [MEAN], std: [STD] } },
     decoder: {
       kind: 'anomaly-map',
       mapOutput: MAP,
       scoreOutput: SCORE,
       imageScore: { rule: 'max', k: 16 },
-      normalization: { min: round(minS, 6), max: round(maxS, 6), imageThreshold: round(imgThr.threshold, 6), pixelThreshold: round(pix.threshold, 6) },
+      normalization: {
+        min: round(minS, 6),
+        max: round(maxS, 6),
+        imageThreshold: round(imgThr.threshold, 6),
+        pixelThreshold: round(pix.threshold, 6),
+      },
       threshold: 0.5,
       minRegionAreaPx: 4,
     },
@@ -208,6 +252,7 @@ export async function buildSurfaceAnomaly(dir: string, log: (s: string) => void)
   };
   ModelManifestSchema.parse(manifest);
   writeFileSync(join(dir, 'model.yaml'), stringify(manifest));
+  await writeShippedGoldenFrame(dir);
   writeFileSync(join(dir, 'README.md'), modelCard(hash, bytes.length, manifest.decoder.normalization, metrics, confirmation));
   return { heldOut: metrics, confirmation };
 }
@@ -266,7 +311,8 @@ The brief's target was image AUROC ≥ 0.95 on held-out parts: the confirmation 
 Defects within ${BORDER} map pixels (${2 * BORDER} frame pixels) of the edge are not seen. Pixel-level F1 on validation is
 low (≈0.37) because the map is smooth and wider than thin scratches/cracks: use it for localisation, not measurement.
 Synthetic textures and defects only; real parts will need recalibration (and likely a learnt feature extractor).
-The golden input is the generated defective part seed ${SEEDS.golden} (cast, scratch).
+The golden input is the generated defective part seed ${SEEDS.golden} (cast, scratch); the golden frame
+(\`golden-frame.png\`, a good 512×512 part as the demo station renders it) also pins decoding and preprocessing.
 
 ## File
 \`surface-anomaly.onnx\`, ${size} bytes, opset 17, sha256 \`${hash}\`.

@@ -6,7 +6,7 @@
 import { GraphBuilder } from '../../onnx/graph-builder.ts';
 import { textureEnergies, textureHead, TEXTURE_CHANNELS, type TextureStats } from '../../edge/features.ts';
 
-export { BROAD_DOG, ENERGY_SIGMA, FILTER_NAMES, FILTER_RADIUS, filterBank, LOCAL_MEAN_SIGMA, MAP_SIGMA } from '../../edge/features.ts';
+export { BROAD_DOG, FILTER_NAMES } from '../../edge/features.ts';
 export const SIZE = 256;
 export const INPUT = 'image';
 export const MAP = 'anomaly_map';

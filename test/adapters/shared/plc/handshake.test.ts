@@ -1,11 +1,17 @@
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import {
-  CONTROL_BIT, DEFAULT_HANDSHAKE, HANDSHAKE_ERROR, PlcHandshake, STATUS_BIT,
-  type HandshakeOptions, type PresentedResult,
+  CONTROL_BIT,
+  DEFAULT_HANDSHAKE,
+  HANDSHAKE_ERROR,
+  PlcHandshake,
+  type STATUS_BIT,
+  type HandshakeOptions,
+  type PresentedResult,
 } from '../../../../adapters/shared/plc/handshake.ts';
 import type { InspectionResult } from '../../../../runtime/results/result.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
+import { waitUntil, withDeadline } from '../../../helpers/wait.ts';
 
 const EN = 1 << CONTROL_BIT.triggerEnable;
 const TRIG = 1 << CONTROL_BIT.trigger;
@@ -14,30 +20,47 @@ const PART = 1 << CONTROL_BIT.setPartId;
 const CLEAR = 1 << CONTROL_BIT.clearError;
 
 /** A transport that records what the PLC would see, in order. */
-function setup(over: Partial<HandshakeOptions> = {}) {
+function setup(over: Partial<HandshakeOptions> = {}, bind = true) {
   const events: string[] = [];
   let partId = '';
   const triggers: (string | null)[] = [];
   let seq = 0;
-  const hs = new PlcHandshake({ ...DEFAULT_HANDSHAKE, ackTimeoutMs: 0, inspectionTimeoutMs: 0, ...over }, {
-    writeResult: (p: PresentedResult) => {
-      // Data goes out while Results Valid is still low.
-      events.push(`data ${p.result.sequence} rv=${flag(hs, 'resultsValid')}`);
+  const hs = new PlcHandshake(
+    { ...DEFAULT_HANDSHAKE, ackTimeoutMs: 0, inspectionTimeoutMs: 0, ...over },
+    {
+      writeResult: (p: PresentedResult) => {
+        // Data goes out while Results Valid is still low.
+        events.push(`data ${p.result.sequence} rv=${flag(hs, 'resultsValid')}`);
+      },
+      publish: () => {},
+      readPartId: () => partId,
     },
-    publish: () => {},
-    readPartId: () => partId,
-  });
-  hs.triggerTarget = (p) => triggers.push(p);
+  );
+  // The station behind the Trigger port: records each trigger and keeps its onDecided for inspect().
+  const decided: ((r: InspectionResult | null) => void)[] = [];
+  if (bind) {
+    hs.bindTrigger({
+      name: 'st-10',
+      trigger: (req) => {
+        triggers.push(req.partId);
+        if (req.onDecided) decided.push(req.onDecided);
+        return { accepted: true };
+      },
+    });
+  }
+  /** The station decides the oldest triggered part (or an untriggered one when none is pending). */
   const inspect = (verdict: 'OK' | 'NOK' = 'OK'): InspectionResult => {
     const r = makeResult({ verdict, partId: triggers.at(-1) ?? null });
     r.sequence = ++seq;
-    hs.inspectionDone(r);
+    decided.shift()?.(r);
     return r;
   };
   return { hs, events, triggers, inspect, setPartId: (p: string) => (partId = p) };
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
+/** A presentation the test expects to be released by what it just did (an ack, a timeout). */
+const settled = <T>(p: Promise<T>, what: string) => withDeadline(p, 2000, what);
 
 function flag(hs: PlcHandshake, name: keyof typeof STATUS_BIT): 0 | 1 {
   return hs.status(name) ? 1 : 0;
@@ -78,7 +101,7 @@ describe('PlcHandshake', () => {
     expect(hs.waiting).toBe(2);
 
     hs.setControl(EN | ACK);
-    await p1;
+    await settled(p1, 'result 1 released by the ack');
     expect(flag(hs, 'resultsValid')).toBe(0);
     await tick();
     expect(events).toEqual(['data 1 rv=0']); // r2 waits until the PLC drops Ack
@@ -88,7 +111,7 @@ describe('PlcHandshake', () => {
     expect([flag(hs, 'resultsValid'), flag(hs, 'inspectionCompleted'), flag(hs, 'resultOk')]).toEqual([1, 0, 1]);
     expect(hs.shown?.acquisitionId).toBe(2);
     hs.setControl(EN | ACK);
-    await p2;
+    await settled(p2, 'result 2 released by the ack');
     expect(released2).toBe(true);
     expect(hs.counters).toMatchObject({ accepted: 2, missed: 0, pass: 1, fail: 1, presented: 2, acked: 2 });
     expect(hs.waiting).toBe(0);
@@ -120,7 +143,7 @@ describe('PlcHandshake', () => {
     const p1 = hs.present(r1);
     await tick();
     hs.setControl(EN | ACK);
-    await p1;
+    await settled(p1, 'result 1 released by the ack');
     hs.setControl(EN);
     pulse(EN); // room again
     expect(flag(hs, 'missedTrigger')).toBe(0);
@@ -134,12 +157,12 @@ describe('PlcHandshake', () => {
     const r1 = inspect();
     let released = false;
     const p = hs.present(r1).then(() => (released = true));
-    await once(hs, 'ackTimeout');
+    await withDeadline(once(hs, 'ackTimeout'), 2000, 'the ackTimeout event');
     expect(hs.errorCode).toBe(HANDSHAKE_ERROR.ackTimeout);
     expect([flag(hs, 'error'), flag(hs, 'resultsValid')]).toEqual([1, 1]);
     expect(released).toBe(false);
     hs.setControl(EN | ACK);
-    await p;
+    await settled(p, 'the held result released by the ack');
     expect(hs.errorCode).toBe(0);
     expect(hs.counters).toMatchObject({ ackTimeouts: 1, acked: 1, unacknowledged: 0 });
   });
@@ -149,14 +172,14 @@ describe('PlcHandshake', () => {
     hs.setControl(EN);
     const r1 = inspect();
     const r2 = inspect();
-    await hs.present(r1); // released by the timeout
+    await settled(hs.present(r1), 'result 1 released by the ack timeout');
     expect(flag(hs, 'resultsValid')).toBe(0);
     expect(hs.counters.unacknowledged).toBe(1);
     const p2 = hs.present(r2);
     await tick();
     expect(events).toEqual(['data 1 rv=0', 'data 2 rv=0']);
     hs.setControl(EN | ACK);
-    await p2;
+    await settled(p2, 'result 2 released by the ack');
     expect(hs.errorCode).toBe(0); // a later ack clears the ack-timeout error
   });
 
@@ -165,8 +188,7 @@ describe('PlcHandshake', () => {
     hs.setControl(EN);
     hs.setControl(EN | TRIG);
     expect(flag(hs, 'busy')).toBe(1);
-    await new Promise((r) => setTimeout(r, 60));
-    expect(flag(hs, 'busy')).toBe(0);
+    await waitUntil(() => flag(hs, 'busy') === 0, { timeoutMs: 2000, what: 'the inspection timeout to clear Busy' });
     expect(hs.errorCode).toBe(HANDSHAKE_ERROR.inspectionTimeout);
     expect(hs.counters.inspectionTimeouts).toBe(1);
     hs.setControl(EN | CLEAR);
@@ -177,7 +199,7 @@ describe('PlcHandshake', () => {
     const { hs, inspect } = setup({ requireAck: false });
     const toggles: number[] = [];
     for (let i = 0; i < 3; i++) {
-      await hs.present(inspect());
+      await settled(hs.present(inspect()), 'a result shown without requireAck');
       toggles.push(flag(hs, 'inspectionCompleted'));
     }
     expect(toggles).toEqual([1, 0, 1]);
@@ -208,8 +230,7 @@ describe('PlcHandshake', () => {
   });
 
   it('counts PLC triggers as missed when the station is not triggered by this handshake', () => {
-    const { hs } = setup();
-    hs.triggerTarget = null;
+    const { hs } = setup({}, false);
     hs.setControl(EN);
     hs.setControl(EN | TRIG);
     expect(hs.counters).toMatchObject({ accepted: 0, missed: 1, missedDisabled: 1 });

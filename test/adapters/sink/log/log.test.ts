@@ -25,8 +25,14 @@ describe('log sink', () => {
 
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
-      sink: 'log', sequence: 12, station: 'st-10', partId: 'P-77', verdict: 'NOK', reasons: ['SCRATCH'],
-      totalMs: nok.timings.totalMs, msg: 'inspection result',
+      sink: 'log',
+      sequence: 12,
+      station: 'st-10',
+      partId: 'P-77',
+      verdict: 'NOK',
+      reasons: ['SCRATCH'],
+      totalMs: nok.timings.totalMs,
+      msg: 'inspection result',
     });
   });
 

@@ -11,19 +11,20 @@ import { promisify } from 'node:util';
 import ModbusSerial from 'modbus-serial';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import serverAdapter, { ModbusServerSink, STATUS_OFFSET } from '../../../../adapters/sink/modbus-server/index.ts';
+import serverAdapter, { STATUS_OFFSET, type ModbusServerSink } from '../../../../adapters/sink/modbus-server/index.ts';
 import { CONTROL_BIT, STATUS_BIT } from '../../../../adapters/shared/plc/handshake.ts';
 import { decodeAscii, decodeValue, encodeAscii } from '../../../../adapters/shared/plc/registers.ts';
 import type { InspectionResult } from '../../../../runtime/results/result.ts';
 import { OutboxDispatcher } from '../../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
+import { commandRuns, requireTool } from '../../../helpers/tools.ts';
+import { waitUntil, withDeadline } from '../../../helpers/wait.ts';
 
 const ModbusRTU = ModbusSerial.default;
 type Client = InstanceType<typeof ModbusRTU>;
 const run = promisify(execFile);
-const hasMbpoll = await run('which', ['mbpoll']).then(() => true, () => false);
-if (!hasMbpoll) console.warn('mbpoll not installed: skipping the libmodbus interop test (apt-get install mbpoll)');
+const mbpoll = await requireTool('mbpoll', commandRuns('mbpoll', ['-V']), 'apt-get install mbpoll');
 
 const EN = 1 << CONTROL_BIT.triggerEnable;
 const TRIG = 1 << CONTROL_BIT.trigger;
@@ -44,24 +45,29 @@ afterEach(async () => {
 
 async function setup(options: Record<string, unknown> = {}, file = join(dir, 'results.db')) {
   const sink = serverAdapter.create(
-    serverAdapter.schema.parse({ type: 'modbus-server', port: 0, values: [{ measurement: 'surface-anomaly.score' }], reasonCodes: ['SCRATCH'], ...options }),
+    serverAdapter.schema.parse({
+      type: 'modbus-server',
+      port: 0,
+      values: [{ measurement: 'surface-anomaly.score' }],
+      reasonCodes: ['SCRATCH'],
+      ...options,
+    }),
     { log, configDir: dir, line: 'line-1', station: 'st-10' },
   ) as ModbusServerSink;
   const store = new ResultStore(file);
   const dispatcher = new OutboxDispatcher({ store, sink, initialBackoffMs: 5, maxBackoffMs: 50 });
-  const listeners: ((r: InspectionResult) => void)[] = [];
   const produced: InspectionResult[] = [];
-  sink.attachStation({
+  sink.triggers.bindTrigger({
     name: 'st-10',
-    onResult: (l) => listeners.push(l),
     // The station: each accepted PLC trigger yields one stored result, in order.
-    trigger: (partId) => {
+    trigger: ({ partId, onDecided }) => {
       setImmediate(() => {
         const r = store.append(makeResult({ verdict: produced.length % 3 === 2 ? 'NOK' : 'OK', partId }), [sink.name]);
         produced.push(r);
-        for (const l of listeners) l(r);
+        onDecided?.(r);
         dispatcher.notify();
       });
+      return { accepted: true };
     },
   });
   await sink.open();
@@ -81,15 +87,23 @@ async function setup(options: Record<string, unknown> = {}, file = join(dir, 're
   };
   cleanups.push(close);
   const status = async () => (await client.readHoldingRegisters(S, 40)).data;
-  const waitFor = async (pred: (st: number[]) => boolean): Promise<number[]> => {
-    for (;;) {
-      const st = await status();
-      if (pred(st)) return st;
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  };
-  const bitOf = (st: number[], b: keyof typeof STATUS_BIT) => (st[STATUS_OFFSET.status] >> STATUS_BIT[b]) & 1;
-  return { sink, store, dispatcher, client, produced, status, waitFor, bitOf, close };
+  let polled: number[] = [];
+  const waitFor = (pred: (st: number[]) => boolean): Promise<number[]> =>
+    waitUntil(
+      async () => {
+        polled = await status();
+        return pred(polled) && polled;
+      },
+      {
+        timeoutMs: 5000,
+        intervalMs: 2,
+        what: `status registers where ${pred.toString()}`,
+        detail: () => `last status word 0b${(polled[STATUS_OFFSET.status] ?? 0).toString(2)}, error code ${polled[STATUS_OFFSET.errorCode] ?? '?'}`,
+      },
+    );
+  const drained = () => withDeadline(dispatcher.drained(), 5000, 'the outbox to drain');
+  const bitOf = (st: number[], b: keyof typeof STATUS_BIT) => ((st[STATUS_OFFSET.status] ?? 0) >> STATUS_BIT[b]) & 1;
+  return { sink, store, dispatcher, client, produced, status, waitFor, drained, bitOf, close };
 }
 
 const u32 = (st: number[], off: number) => decodeValue(st, off, 'uint32');
@@ -98,12 +112,12 @@ describe('modbus server mode', () => {
   it('runs the full handshake for a PLC-triggered part with a part id, and shows the result map', async () => {
     const { client, waitFor, bitOf, status } = await setup();
     await client.writeRegister(0, EN);
-    let st = await waitFor((s) => bitOf(s, 'triggerReady') === 1);
+    await waitFor((s) => bitOf(s, 'triggerReady') === 1);
     const part: number[] = new Array(16).fill(0);
     encodeAscii(part, 0, 16, 'SN-4711');
     await client.writeRegisters(1, part);
     await client.writeRegister(0, EN | PART);
-    st = await status();
+    let st = await status();
     expect(bitOf(st, 'setPartIdAck')).toBe(1);
     await client.writeRegister(0, EN | TRIG);
     st = await waitFor((s) => bitOf(s, 'resultsValid') === 1);
@@ -128,7 +142,7 @@ describe('modbus server mode', () => {
   });
 
   it('buffers results until acknowledged, counts triggers on a full buffer as missed and releases them in order', async () => {
-    const { client, waitFor, bitOf, dispatcher, produced, sink } = await setup({ handshake: { bufferDepth: 3 } });
+    const { client, waitFor, bitOf, drained, produced, sink } = await setup({ handshake: { bufferDepth: 3 } });
     await client.writeRegister(0, EN);
     const pulse = async () => {
       await client.writeRegister(0, EN | TRIG);
@@ -157,7 +171,7 @@ describe('modbus server mode', () => {
       await client.writeRegister(0, EN);
     }
     expect(seen).toEqual([1, 2, 3]);
-    await dispatcher.drained();
+    await drained();
     expect(produced.length).toBe(3);
     expect(sink.handshake.counters).toMatchObject({ accepted: 3, missed: 1, missedBufferFull: 1, acked: 3 });
   });
@@ -188,7 +202,7 @@ describe('modbus server mode', () => {
     expect(u32(st, STATUS_OFFSET.inspectionId)).toBe(2);
     expect(u32(st, STATUS_OFFSET.resultAcquisitionId)).toBe(0); // triggered before the restart
     await second.client.writeRegister(0, ACK);
-    await second.dispatcher.drained();
+    await second.drained();
     expect(second.store.backlog(second.sink.name).count).toBe(0);
   });
 
@@ -196,13 +210,19 @@ describe('modbus server mode', () => {
     const { client, sink } = await setup({ allowlist: ['10.0.0.0/8'] }).catch(() => ({ client: null, sink: null }));
     // With the allowlist excluding 127.0.0.1 the connection is dropped at once, so setup's connect may succeed
     // and the first request fail, or the connect itself fail: either way nothing is served.
-    expect(client === null || (await client.readHoldingRegisters(S, 1).then(() => 'served', () => 'refused')) === 'refused').toBe(true);
+    expect(
+      client === null ||
+        (await client.readHoldingRegisters(S, 1).then(
+          () => 'served',
+          () => 'refused',
+        )) === 'refused',
+    ).toBe(true);
     if (sink) expect(sink.rejectedClients).toBeGreaterThan(0);
     const open = await setup();
     await expect(open.client.writeRegister(S, 1)).rejects.toMatchObject({ modbusCode: 2 });
   });
 
-  it.skipIf(!hasMbpoll)('mbpoll (libmodbus) reads the status map: acquisition id, inspection id and pass count', async () => {
+  mbpoll.it('mbpoll (libmodbus) reads the status map: acquisition id, inspection id and pass count', async () => {
     const { client, waitFor, bitOf, sink } = await setup();
     for (let i = 0; i < 2; i++) {
       await client.writeRegister(0, EN | TRIG);
@@ -211,7 +231,9 @@ describe('modbus server mode', () => {
       await waitFor((s) => bitOf(s, 'resultsValid') === 0);
       await client.writeRegister(0, EN);
     }
-    const { stdout } = await run('mbpoll', ['-m', 'tcp', '-p', String(sink.port), '-a', '1', '-r', '1001', '-c', '20', '-1', '127.0.0.1']);
+    const { stdout } = await run('mbpoll', ['-m', 'tcp', '-p', String(sink.port), '-a', '1', '-r', '1001', '-c', '20', '-1', '127.0.0.1'], {
+      timeout: 10_000,
+    });
     const regs = new Map([...stdout.matchAll(/\[(\d+)\]:\s+(-?\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]));
     expect(regs.get(1004)).toBe(2); // acquisition id, low word
     expect(regs.get(1006)).toBe(2); // inspection id, low word

@@ -2,25 +2,29 @@
  * Modbus client mode against real servers on 127.0.0.1: the simulated PLC (modbus-serial ServerTCP) and, where
  * Debian's python3-pymodbus is installed, a pymodbus server. The PLC is stopped and restarted while parts flow.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import ModbusSerial from 'modbus-serial';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedPlc } from '../../../../sim/plc/simulated-plc.ts';
-import modbusAdapter, { ModbusSink } from '../../../../adapters/sink/modbus/index.ts';
+import modbusAdapter, { type ModbusSink } from '../../../../adapters/sink/modbus/index.ts';
 import { decodeValue } from '../../../../adapters/shared/plc/registers.ts';
 import { OutboxDispatcher } from '../../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
 import { freePort } from '../../../../runtime/net/free-port.ts';
+import { commandRuns, requireTool } from '../../../helpers/tools.ts';
+import { retryUntil, sleep, waitUntil, withDeadline } from '../../../helpers/wait.ts';
 
 const PY = '/usr/bin/python3';
-const hasPymodbus = await promisify(execFile)(PY, ['-c', 'import pymodbus.server, serial, serial_asyncio']).then(() => true, () => false);
-if (!hasPymodbus) console.warn('python3-pymodbus (+ python3-serial, python3-serial-asyncio) not installed: skipping the pymodbus interop test');
+const pymodbus = await requireTool(
+  'pymodbus',
+  commandRuns(PY, ['-c', 'import pymodbus.server, serial, serial_asyncio']),
+  'apt-get install python3-pymodbus python3-serial python3-serial-asyncio',
+);
 
 const BASE = 2000;
 const log = pino({ level: 'silent' });
@@ -47,7 +51,10 @@ afterEach(async () => {
 
 function makeSink(port: number, over: Record<string, unknown> = {}): ModbusSink {
   const sink = modbusAdapter.create(modbusAdapter.schema.parse({ type: 'modbus', port, timeoutMs: 300, ...MAP, ...over }), {
-    log, configDir: dir, line: 'line-1', station: 'st-10',
+    log,
+    configDir: dir,
+    line: 'line-1',
+    station: 'st-10',
   }) as ModbusSink;
   cleanups.push(() => sink.close());
   return sink;
@@ -63,7 +70,8 @@ function outbox(sink: ModbusSink, file = join(dir, 'results.db')) {
     store.append(makeResult({ verdict }), [sink.name]);
     dispatcher.notify();
   };
-  return { store, dispatcher, append };
+  const drained = () => withDeadline(dispatcher.drained(), 15_000, 'the outbox to drain');
+  return { store, dispatcher, append, drained };
 }
 
 describe('modbus client mode', () => {
@@ -74,10 +82,10 @@ describe('modbus client mode', () => {
     const writes: number[] = [];
     plc.onWrite((w) => writes.push(w.values.length));
     const sink = makeSink(plc.port, { wordOrder: 'little' });
-    const { dispatcher, append } = outbox(sink);
+    const { drained, append } = outbox(sink);
     append('OK');
     append('NOK');
-    await dispatcher.drained();
+    await drained();
     const regs = plc.readHoldingRegisters(BASE, 15);
     const order = { wordOrder: 'little', byteOrder: 'big' } as const;
     expect(regs.slice(0, 6)).toEqual([2, 1, 0, 0, 2, 0]);
@@ -89,7 +97,9 @@ describe('modbus client mode', () => {
   });
 
   it('rejects overlapping map entries and rtu without a serial line', () => {
-    expect(modbusAdapter.schema.safeParse({ type: 'modbus', values: [{ measurement: 'a', offset: 6 }], counters: { offset: 6 } }).success).toBe(false);
+    expect(modbusAdapter.schema.safeParse({ type: 'modbus', values: [{ measurement: 'a', offset: 6 }], counters: { offset: 6 } }).success).toBe(
+      false,
+    );
     expect(modbusAdapter.schema.safeParse({ type: 'modbus', values: [{ measurement: 'a', offset: 5 }] }).success).toBe(false);
     expect(modbusAdapter.schema.safeParse({ type: 'modbus', transport: 'rtu' }).success).toBe(false);
     expect(modbusAdapter.schema.safeParse({ type: 'modbus', transport: 'rtu', serial: { path: '/dev/ttyUSB0' } }).success).toBe(true);
@@ -101,14 +111,13 @@ describe('modbus client mode', () => {
     cleanups.push(() => plc.stop());
     const sink = makeSink(plc.port, { heartbeat: { address: 10, periodMs: 100 } });
     await sink.open();
-    await new Promise<void>((resolve) => {
-      const off = plc.onWrite((w) => {
-        if (w.address === 10 && w.values[0] >= 2) {
-          off();
-          resolve();
-        }
+    let off = () => {};
+    const beats = new Promise<void>((resolve) => {
+      off = plc.onWrite((w) => {
+        if (w.address === 10 && (w.values[0] ?? 0) >= 2) resolve();
       });
     });
+    await withDeadline(beats, 5000, 'the second heartbeat write to register 10').finally(() => off());
     expect(plc.readHoldingRegisters(10, 1)[0]).toBeGreaterThanOrEqual(2);
   });
 
@@ -123,24 +132,28 @@ describe('modbus client mode', () => {
     let outage: Promise<void> | null = null;
     plc.onWrite((w) => {
       if (w.address !== BASE) return;
-      const seq = w.values[3] * 0x10000 + w.values[4];
+      const seq = (w.values[3] ?? 0) * 0x10000 + (w.values[4] ?? 0);
       seen.push(seq);
       if (stopAfter.has(seq) && outage === null) {
         stopAfter.delete(seq);
-        outage = plc.stop().then(() => new Promise((r) => setTimeout(r, 60))).then(() => plc.start()).then(() => {
-          outage = null;
-        });
+        outage = plc
+          .stop()
+          .then(() => sleep(60))
+          .then(() => plc.start())
+          .then(() => {
+            outage = null;
+          });
       }
     });
     const sink = makeSink(plc.port);
-    const { store, dispatcher, append } = outbox(sink);
+    const { store, dispatcher, append, drained } = outbox(sink);
     const N = 45;
     for (let i = 0; i < N; i++) {
       append(i % 4 === 3 ? 'NOK' : 'OK');
-      await new Promise((r) => setTimeout(r, 4)); // parts keep coming during the outages
+      await sleep(4); // parts keep coming during the outages
     }
-    while (stopAfter.size > 0 || outage !== null) await (outage ?? new Promise((r) => setTimeout(r, 10)));
-    await dispatcher.drained();
+    await waitUntil(() => stopAfter.size === 0 && outage === null, { timeoutMs: 15_000, what: 'the 3 PLC outages to happen and end' });
+    await drained();
     expect(seen).toEqual(Array.from({ length: N }, (_, i) => i + 1)); // none lost, none twice, in order
     expect(store.backlog(sink.name).count).toBe(0);
     expect(sink.skippedDuplicates).toBe(3);
@@ -159,10 +172,11 @@ describe('modbus client mode', () => {
     const run1 = outbox(first, file);
     run1.append('OK');
     run1.append('NOK');
-    await run1.dispatcher.drained();
+    await run1.drained();
     await plc.stop();
+    const failed = new Promise((r) => run1.dispatcher.once('failed', r));
     run1.append('OK'); // stays pending: PLC down at shutdown
-    await new Promise((r) => run1.dispatcher.once('failed', r));
+    await withDeadline(failed, 5000, "the outbox's failed delivery to the stopped PLC");
     await run1.dispatcher.close();
     await first.close();
     run1.store.close();
@@ -170,13 +184,13 @@ describe('modbus client mode', () => {
     await plc.start();
     const second = makeSink(plc.port);
     const run2 = outbox(second, file);
-    await run2.dispatcher.drained();
+    await run2.drained();
     const regs = plc.readHoldingRegisters(BASE, 10);
     expect(regs[4]).toBe(3);
     expect([decodeValue(regs, 6, 'uint32'), decodeValue(regs, 8, 'uint32')]).toEqual([2, 1]);
   });
 
-  it.skipIf(!hasPymodbus)('writes into a pymodbus server (third-party stack) that reads back the same registers', async () => {
+  pymodbus.it('writes into a pymodbus server (third-party stack) that reads back the same registers', async () => {
     const port = await freePort();
     const script = `
 import asyncio
@@ -188,28 +202,26 @@ asyncio.run(StartAsyncTcpServer(context=ctx, address=("127.0.0.1", ${port})))
 `;
     const py: ChildProcess = spawn(PY, ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     cleanups.push(() => py.kill('SIGTERM'));
-    await new Promise<void>((resolve, reject) => {
+    const ready = new Promise<void>((resolve, reject) => {
       py.stdout?.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       py.once('exit', (code) => reject(new Error(`pymodbus server exited ${code}`)));
     });
+    await withDeadline(ready, 15_000, 'the pymodbus server to print "ready"');
     const sink = makeSink(port);
-    const { dispatcher, append } = outbox(sink);
-    for (let attempt = 0; ; attempt++) {
-      // pymodbus prints "ready" before its listener is bound: wait until it accepts.
-      const ok = await sink.deliver(Object.assign(makeResult({ verdict: 'NOK' }), { sequence: 99 })).then(() => true, () => false);
-      if (ok || attempt > 100) break;
-      await new Promise((r) => setTimeout(r, 30));
-    }
+    const { drained, append } = outbox(sink);
+    // pymodbus prints "ready" before its listener is bound: deliver until it accepts.
+    const probe = Object.assign(makeResult({ verdict: 'NOK' }), { sequence: 99 });
+    await retryUntil(() => sink.deliver(probe), { timeoutMs: 10_000, intervalMs: 30, what: 'the pymodbus server to accept a write' });
     append('OK');
     append('NOK');
-    await dispatcher.drained();
+    await drained();
     const client = new ModbusSerial.default();
     await client.connectTCP('127.0.0.1', { port });
     client.setID(1);
+    client.setTimeout(2000);
     const regs = (await client.readHoldingRegisters(BASE, 15)).data;
     client.destroy(() => {});
     expect(regs.slice(0, 6)).toEqual([2, 1, 0, 0, 2, 0]);
     expect(decodeValue(regs, 10, 'float32')).toBeCloseTo(0.91, 6);
   });
 });
-

@@ -12,6 +12,7 @@ import type { Reason } from '../../../../runtime/results/result.ts';
 import { OutboxDispatcher } from '../../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
+import { withDeadline } from '../../../helpers/wait.ts';
 
 const BASE = 1000;
 // 32 codes so bit 31 (top of the high word) is exercised.
@@ -42,7 +43,11 @@ async function setup() {
   const writes: PlcWrite[] = [];
   plc.onWrite((w) => writes.push(w));
   const options = modbusAdapter.schema.parse({
-    type: 'modbus', port: plc.port, baseAddress: BASE, timeoutMs: 300, reasonCodes: REASON_CODES,
+    type: 'modbus',
+    port: plc.port,
+    baseAddress: BASE,
+    timeoutMs: 300,
+    reasonCodes: REASON_CODES,
   });
   const sink: ResultSink = modbusAdapter.create(options, ctx);
   await sink.open();
@@ -58,27 +63,31 @@ async function setup() {
       dispatcher.notify();
     }
   };
-  return { plc, writes, sink, store, dispatcher, append };
+  const drained = () => withDeadline(dispatcher.drained(), 10_000, 'the outbox to drain');
+  return { plc, writes, sink, store, dispatcher, append, drained };
 }
 
 /** Sequences in arrival order, with immediate re-deliveries (at-least-once) folded. */
 function distinctInOrder(writes: readonly PlcWrite[]): number[] {
-  const seqs = writes.map((w) => w.values[3] * 0x10000 + w.values[4]);
+  const seqs = writes.map((w) => (w.values[3] ?? 0) * 0x10000 + (w.values[4] ?? 0));
   return seqs.filter((s, i) => i === 0 || s !== seqs[i - 1]);
 }
 
 describe('modbus sink', () => {
   it('writes the result block with one FC16 per result at the configured base', async () => {
-    const { plc, writes, store, dispatcher } = await setup();
+    const { plc, writes, store, dispatcher, drained } = await setup();
     const ok = makeResult({ verdict: 'OK' });
     const nok = makeResult({ verdict: 'NOK', reasons: [reason('SCRATCH'), reason('DENT'), reason('INSPECTION_ERROR'), reason('UNMAPPED')] });
     store.append(ok, ['modbus']);
     store.append(nok, ['modbus']);
     dispatcher.notify();
-    await dispatcher.drained();
+    await drained();
 
-    expect(writes.map((w) => [w.address, w.values.length])).toEqual([[BASE, MODBUS_RESULT_WORDS], [BASE, MODBUS_RESULT_WORDS]]);
-    expect(writes[0].values).toEqual([1, 0, 0, 0, 1, 1]);
+    expect(writes.map((w) => [w.address, w.values.length])).toEqual([
+      [BASE, MODBUS_RESULT_WORDS],
+      [BASE, MODBUS_RESULT_WORDS],
+    ]);
+    expect(writes[0]?.values).toEqual([1, 0, 0, 0, 1, 1]);
     // SCRATCH bit 0 -> low word 0x0001; DENT bit 17 and INSPECTION_ERROR bit 31 -> high word 0x8002.
     expect(plc.readHoldingRegisters(BASE - 1, MODBUS_RESULT_WORDS + 2)).toEqual([0, 2, 0x0001, 0x8002, 0, 2, 0, 0]);
   });
@@ -96,16 +105,19 @@ describe('modbus sink', () => {
     await plc.stop();
     const r = makeResult();
     r.sequence = 1;
-    const err = await sink.deliver(r).then(() => null, (e: unknown) => e);
+    const err = await sink.deliver(r).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isLinesightError(err, 'LS_ERR_PLC_CONNECT_FAILED')).toBe(true);
     expect((err as { context: object }).context).toMatchObject({ endpoint: `127.0.0.1:${plc.port}`, address: BASE });
   });
 
   it('keeps results pending through a PLC outage mid-run and drains them in order on restart', async () => {
-    const { plc, writes, store, dispatcher, append } = await setup();
+    const { plc, writes, store, dispatcher, append, drained } = await setup();
     const port = plc.port;
     append(['OK', 'NOK', 'OK']);
-    await dispatcher.drained();
+    await drained();
 
     // The PLC goes away right after applying result 5: the sink never hears back, so 5 must be re-delivered.
     let stopping: Promise<void> | null = null;
@@ -114,19 +126,19 @@ describe('modbus sink', () => {
     });
     const failed = once(dispatcher, 'failed');
     append(['NOK', 'OK', 'OK', 'NOK']);
-    await failed;
-    await stopping;
+    await withDeadline(failed, 5000, 'a failed delivery once the PLC stopped after result 5');
+    await withDeadline(Promise.resolve(stopping), 5000, 'the PLC to stop');
     append(['OK', 'NOK', 'OK']);
-    await once(dispatcher, 'failed'); // still down: a retry failed too
+    await withDeadline(once(dispatcher, 'failed'), 5000, 'a failed retry while the PLC is down'); // still down: a retry failed too
     expect(store.backlog('modbus').count).toBe(6); // 5..10
-    expect(store.pending('modbus', 1)[0].result.sequence).toBe(5);
+    expect(store.pending('modbus', 1)[0]?.result.sequence).toBe(5);
 
     await plc.start();
     expect(plc.port).toBe(port);
-    await dispatcher.drained();
+    await drained();
 
     expect(store.backlog('modbus').count).toBe(0);
-    const seqs = writes.map((w) => w.values[4]);
+    const seqs = writes.map((w) => w.values[4] ?? 0);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b)); // never out of order
     expect(distinctInOrder(writes)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]); // nothing lost
     expect(dispatcher.counters.delivered).toBe(10);

@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import opcuaAdapter, { OpcUaSink } from '../../../../adapters/sink/opcua/index.ts';
+import opcuaAdapter, { type OpcUaSink } from '../../../../adapters/sink/opcua/index.ts';
 import { isLinesightError } from '../../../../runtime/errors.ts';
 import type { InspectionResult } from '../../../../runtime/results/result.ts';
 import { OutboxDispatcher } from '../../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
 import { OpcUaTestPlc } from '../../../fakes/opcua-plc.ts';
+import { retryUntil, sleep, waitUntil, withDeadline } from '../../../helpers/wait.ts';
 
 const plc = new OpcUaTestPlc([
   { name: 'Sequence', dataType: 'UInt32', value: 0 },
@@ -69,8 +70,13 @@ afterEach(async () => {
 
 function makeSink(over: Record<string, unknown> = {}, log = pino({ level: 'silent' })): OpcUaSink {
   const options = opcuaAdapter.schema.parse({
-    type: 'opcua', endpoint: plc.endpoint, timeoutMs: 1000, reasonCodes: ['SCRATCH'], nodes: RESULT_NODES,
-    breaker: { failureThreshold: 2, initialBackoffMs: 20, maxBackoffMs: 200 }, ...over,
+    type: 'opcua',
+    endpoint: plc.endpoint,
+    timeoutMs: 1000,
+    reasonCodes: ['SCRATCH'],
+    nodes: RESULT_NODES,
+    breaker: { failureThreshold: 2, initialBackoffMs: 20, maxBackoffMs: 200 },
+    ...over,
   });
   const sink = opcuaAdapter.create(options, { log, configDir: dir, line: 'line-1', station: 'st-10' }) as OpcUaSink;
   cleanups.push(() => sink.close());
@@ -91,9 +97,8 @@ function outbox(sink: OpcUaSink) {
   return { store, dispatcher, append };
 }
 
-async function until(pred: () => boolean): Promise<void> {
-  while (!pred()) await new Promise((r) => setTimeout(r, 5));
-}
+const until = (pred: () => boolean, what: string) => waitUntil(pred, { timeoutMs: 10_000, what });
+const drained = (dispatcher: OutboxDispatcher) => withDeadline(dispatcher.drained(), 15_000, 'the outbox to drain');
 
 describe('opcua sink', () => {
   it('writes typed scalar and array nodes for each result in one Write call', async () => {
@@ -102,7 +107,7 @@ describe('opcua sink', () => {
     const { dispatcher, append } = outbox(sink);
     append('OK', 'SN-1');
     append('NOK', 'SN-2');
-    await dispatcher.drained();
+    await drained(dispatcher);
     const m = plc.memory;
     expect(m.get('Sequence')).toBe(2);
     expect(m.get('Ok')).toBe(false);
@@ -130,7 +135,7 @@ describe('opcua sink', () => {
         // Stop right after the PLC applied this result: its answer may never reach the sink.
         outage = new Promise((r) => setImmediate(r))
           .then(() => plc.stop())
-          .then(() => new Promise((r) => setTimeout(r, 100)))
+          .then(() => sleep(100))
           .then(() => plc.start())
           .then(() => {
             outage = null;
@@ -142,10 +147,10 @@ describe('opcua sink', () => {
     const N = 30;
     for (let i = 0; i < N; i++) {
       append(i % 5 === 4 ? 'NOK' : 'OK');
-      await new Promise((r) => setTimeout(r, 10));
+      await sleep(10); // parts keep coming during the outages
     }
-    while (stopAt.size > 0 || outage !== null) await (outage ?? new Promise((r) => setTimeout(r, 10)));
-    await dispatcher.drained();
+    await waitUntil(() => stopAt.size === 0 && outage === null, { timeoutMs: 20_000, what: 'the 3 PLC outages to happen and end' });
+    await drained(dispatcher);
     expect(seen).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     expect(store.backlog(sink.name).count).toBe(0);
     expect(sink.link?.connects).toBeGreaterThanOrEqual(4);
@@ -160,7 +165,13 @@ describe('opcua sink', () => {
       const codes: string[] = [];
       const r = makeResult();
       r.sequence = 500;
-      for (let i = 0; i < 4; i++) codes.push(await sink.deliver(r).then(() => 'ok', (e: unknown) => (isLinesightError(e) ? e.code : String(e))));
+      for (let i = 0; i < 4; i++)
+        codes.push(
+          await sink.deliver(r).then(
+            () => 'ok',
+            (e: unknown) => (isLinesightError(e) ? e.code : String(e)),
+          ),
+        );
       expect(codes.slice(0, 2)).toEqual(['LS_ERR_PLC_CONNECT_FAILED', 'LS_ERR_PLC_CONNECT_FAILED']);
       expect(codes).toContain('LS_ERR_PLC_CIRCUIT_OPEN');
       expect(sink.link?.breaker.opened).toBeGreaterThanOrEqual(1);
@@ -169,55 +180,64 @@ describe('opcua sink', () => {
     }
     const r = makeResult();
     r.sequence = 501;
-    for (;;) {
-      const done = await sink.deliver(r).then(() => true, () => false);
-      if (done) break;
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    await retryUntil(() => sink.deliver(r), { timeoutMs: 10_000, intervalMs: 20, what: 'a delivery once the PLC is back' });
     expect(plc.memory.get('Sequence')).toBe(501);
   });
 
   it('runs the handshake over nodes: subscribed Trigger drives the station, Results Ack releases the result', async () => {
-    for (const [k, v] of [['TriggerEnable', false], ['Trigger', false], ['ResultsAck', false]] as const) plc.set(k, v);
+    for (const [k, v] of [
+      ['TriggerEnable', false],
+      ['Trigger', false],
+      ['ResultsAck', false],
+    ] as const)
+      plc.set(k, v);
     const sink = makeSink({
       handshake: {
         ackTimeoutMs: 0,
         nodes: {
-          trigger: id('Trigger'), resultsAck: id('ResultsAck'), triggerEnable: id('TriggerEnable'), partId: id('NextPartId'),
-          status: { statusWord: id('StatusWord'), resultsValid: id('ResultsValid'), busy: id('Busy'), inspectionId: id('InspectionId'), acquisitionId: id('AcquisitionId') },
+          trigger: id('Trigger'),
+          resultsAck: id('ResultsAck'),
+          triggerEnable: id('TriggerEnable'),
+          partId: id('NextPartId'),
+          status: {
+            statusWord: id('StatusWord'),
+            resultsValid: id('ResultsValid'),
+            busy: id('Busy'),
+            inspectionId: id('InspectionId'),
+            acquisitionId: id('AcquisitionId'),
+          },
         },
       },
     });
     const { store, dispatcher } = outbox(sink);
-    const listeners: ((r: InspectionResult) => void)[] = [];
     const triggered: (string | null)[] = [];
-    sink.attachStation({
+    sink.triggers?.bindTrigger({
       name: 'st-10',
-      onResult: (l) => listeners.push(l),
-      trigger: (partId) => {
+      trigger: ({ partId, onDecided }) => {
         triggered.push(partId);
         setTimeout(() => {
           const r = store.append(makeResult({ verdict: 'OK', partId }), [sink.name]);
-          for (const l of listeners) l(r);
+          onDecided?.(r);
           dispatcher.notify();
         }, 20);
+        return { accepted: true };
       },
     });
     await sink.open();
-    await until(() => sink.link?.up === true);
+    await until(() => sink.link?.up === true, 'the OPC UA session to come up');
     plc.set('TriggerEnable', true);
     plc.set('NextPartId', 'SN-77');
-    await until(() => ((plc.memory.get('StatusWord') as number) & 1) === 1); // Trigger Ready
+    await until(() => ((plc.memory.get('StatusWord') as number) & 1) === 1, 'Trigger Ready in StatusWord');
     plc.set('Trigger', true);
-    await until(() => plc.memory.get('ResultsValid') === true);
+    await until(() => plc.memory.get('ResultsValid') === true, 'ResultsValid true');
     expect(triggered).toEqual(['SN-77']);
     expect(plc.memory.get('InspectionId')).toBe(1);
     expect(plc.memory.get('AcquisitionId')).toBe(1);
     expect(plc.memory.get('PartId')).toBe('SN-77');
     plc.set('Trigger', false);
     plc.set('ResultsAck', true);
-    await until(() => plc.memory.get('ResultsValid') === false);
-    await dispatcher.drained();
+    await until(() => plc.memory.get('ResultsValid') === false, 'ResultsValid false after the ack');
+    await drained(dispatcher);
     expect(sink.handshake?.counters).toMatchObject({ accepted: 1, acked: 1, missed: 0 });
     plc.set('ResultsAck', false);
   });
@@ -237,7 +257,10 @@ describe('opcua sink', () => {
 describe('opcua sink with SignAndEncrypt and user login', () => {
   it('connects with Basic256Sha256 and a password from the environment, which never appears in the logs', async () => {
     const secret = 'pw-7c1f-never-log-me';
-    const secure = new OpcUaTestPlc([{ name: 'Sequence', dataType: 'UInt32', value: 0 }], { secure: true, user: { name: 'vision', password: secret } });
+    const secure = new OpcUaTestPlc([{ name: 'Sequence', dataType: 'UInt32', value: 0 }], {
+      secure: true,
+      user: { name: 'vision', password: secret },
+    });
     await secure.start();
     cleanups.push(() => secure.stop());
     process.env.LS_TEST_OPCUA_PASSWORD = secret;
@@ -246,9 +269,14 @@ describe('opcua sink with SignAndEncrypt and user login', () => {
     const log = pino({ level: 'trace' }, new Writable({ write: (c, _e, cb) => ((logged += c.toString()), cb()) }));
     const sink = opcuaAdapter.create(
       opcuaAdapter.schema.parse({
-        type: 'opcua', endpoint: secure.endpoint, securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256',
+        type: 'opcua',
+        endpoint: secure.endpoint,
+        securityMode: 'SignAndEncrypt',
+        securityPolicy: 'Basic256Sha256',
         user: { name: 'vision', password: { env: 'LS_TEST_OPCUA_PASSWORD' } },
-        pkiDir: join(tmpdir(), 'linesight-test-opcua-pki', 'client'), acceptUnknownServerCertificate: true, timeoutMs: 10_000,
+        pkiDir: join(tmpdir(), 'linesight-test-opcua-pki', 'client'),
+        acceptUnknownServerCertificate: true,
+        timeoutMs: 10_000,
         nodes: [{ nodeId: secure.nodeId('Sequence'), source: 'sequence', dataType: 'UInt32' }],
       }),
       { log, configDir: dir, line: 'line-1', station: 'st-10' },

@@ -6,9 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
-import { lineSchema } from '../../cli/boot.ts';
+import { lineSchema } from './boot.ts';
 
-export const SCHEMA_FILE = fileURLToPath(new URL('../../configs/linesight.schema.json', import.meta.url));
+export const SCHEMA_FILE = fileURLToPath(new URL('../configs/linesight.schema.json', import.meta.url));
 
 export function renderJsonSchema(): string {
   // io 'input': keys with defaults are optional in the file, as a line engineer writes it.
