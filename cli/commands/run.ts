@@ -72,9 +72,16 @@ function logStatus(line: LineRuntime, log: ReturnType<typeof createRootLogger>):
   }
 }
 
+interface InferenceStatus {
+  readonly worker: string;
+  readonly restarts: number;
+  readonly crashes: number;
+  readonly timeouts: number;
+}
+
 /** Per model: its worker's state and restart counters (crashes, timeouts: runtime/inference/inference-worker.ts). */
-function inferenceStatus(s: Station): Record<string, { worker: string; restarts: number; crashes: number; timeouts: number }> {
-  const out: Record<string, { worker: string; restarts: number; crashes: number; timeouts: number }> = {};
+function inferenceStatus(s: Station): Record<string, InferenceStatus> {
+  const out: Record<string, InferenceStatus> = {};
   for (const m of s.models)
     out[m.name] = {
       worker: m.onnx.workerState,

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { MetrologySchema } from '../metrology/spec.ts';
 import { decoderRuleShape } from '../inference/decoders/index.ts';
+import { DEFAULT_RUN_TIMEOUT_MS } from '../inference/inference-worker.ts';
 
 const Roi = z
   .object({
@@ -66,7 +67,7 @@ const StationModel = z
       .int()
       .min(10)
       .max(600_000)
-      .default(5000)
+      .default(DEFAULT_RUN_TIMEOUT_MS)
       .describe('A run that takes longer is taken for a hung inference worker: the part is NOK (INSPECTION_ERROR) and the worker restarted'),
     // One optional rule key per registered decoder kind (anomaly:, labels:), each with its decoder's own schema.
     ...decoderRuleShape,

@@ -11,6 +11,7 @@ import { bootLine, loadConfig, type BootedLine } from '../../../cli/boot.ts';
 import { freePort } from '../../../runtime/net/free-port.ts';
 import type { InspectionResult } from '../../../runtime/results/result.ts';
 import { linesight, ROOT } from '../../helpers/cli.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-http-'));
 const MODEL = path.join(ROOT, 'models/surface-anomaly/model.yaml');
@@ -71,11 +72,8 @@ describe('software trigger over the HTTP control listener', () => {
     expect(stored?.result.partId).toBe('P-100');
     const b = await post('manual');
     expect(b).toEqual({ status: 202, json: { accepted: true } });
-    const deadline = Date.now() + 20_000;
-    while (booted.line.station('manual')!.counters.inspected < before + 2) {
-      if (Date.now() > deadline) throw new Error('the second software trigger was not inspected within 20 s');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const manual = booted.line.station('manual')!;
+    await waitUntil(() => manual.counters.inspected >= before + 2, { timeoutMs: 20_000, what: 'the second software trigger to be inspected' });
     expect(booted.line.station('manual')!.counters.triggers).toBe(2);
   });
 

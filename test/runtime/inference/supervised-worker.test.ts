@@ -16,9 +16,9 @@ import { INSPECTION_ERROR } from '../../../runtime/decision/rules.ts';
 import { Station } from '../../../runtime/pipeline/station.ts';
 import { ResultStore } from '../../../runtime/store/sqlite-store.ts';
 import { ResultRouter } from '../../../runtime/results/router.ts';
-import type { StationConfig } from '../../../runtime/config/schema.ts';
 import type { InspectionResult } from '../../../runtime/results/result.ts';
 import { SyntheticSource, SyntheticSourceSchema } from '../../../adapters/source/synthetic/index.ts';
+import { stationConfig } from '../../fakes/station-config.ts';
 
 const MODELS = path.resolve(import.meta.dirname, '../../../models');
 const MANIFEST = path.join(MODELS, 'surface-anomaly/model.yaml');
@@ -176,16 +176,7 @@ describe('supervised inference worker', () => {
 
 describe('Station with a supervised model', () => {
   it('the part in inference when the worker is killed is NOK (INSPECTION_ERROR); later parts inspect normally', async () => {
-    const config: StationConfig = {
-      name: 'surface',
-      recipe: 'panel-A',
-      source: { type: 'synthetic' },
-      trigger: { mode: 'software' },
-      poolSlots: 4,
-      backpressure: { policy: 'every-trigger', queueDepth: 1 },
-      models: [{ manifest: 'surface-anomaly/model.yaml', intraOpThreads: 1, runTimeoutMs: 5000 }],
-      sinks: [],
-    };
+    const config = stationConfig({ source: { type: 'synthetic' } });
     const source = new SyntheticSource(SyntheticSourceSchema.parse({ type: 'synthetic', scene: 'surface', defectRate: 0, seed: 7 }));
     const dir = mkdtempSync(path.join(tmpdir(), 'ls-supervised-'));
     const store = new ResultStore(path.join(dir, 'results.sqlite'));

@@ -14,6 +14,7 @@ import type { InspectionResult } from '../../../runtime/results/result.ts';
 import { FolderSource } from '../../../adapters/source/folder/index.ts';
 import { renderSurface } from '../../../sim/scenes/surface.ts';
 import { ReplaySource } from '../../fakes/replay-source.ts';
+import { stationConfig } from '../../fakes/station-config.ts';
 
 const MODELS = path.resolve(import.meta.dirname, '../../../models');
 const log = pino({ level: 'silent' });
@@ -21,20 +22,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function stationConfig(over: Partial<StationConfig> = {}): StationConfig {
-  return {
-    name: 'surface',
-    recipe: 'panel-A',
-    source: { type: 'test' },
-    trigger: { mode: 'software' },
-    poolSlots: 4,
-    backpressure: { policy: 'every-trigger', queueDepth: 1 },
-    models: [{ manifest: 'surface-anomaly/model.yaml', intraOpThreads: 1, runTimeoutMs: 5000 }],
-    sinks: [],
-    ...over,
-  };
-}
 
 async function makeStation(config: StationConfig, source: FrameSource) {
   const dir = mkdtempSync(path.join(tmpdir(), 'ls-station-'));
