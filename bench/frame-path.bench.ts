@@ -21,8 +21,15 @@ import { ReplaySource } from '../test/fakes/replay-source.ts';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { gcNow, machine, observeGc, stats, table } from './lib.ts';
+import { DEFAULT_ACCEPTANCE } from '../runtime/pipeline/frame-gate.ts';
+import { envInt, scriptArgs } from '../training/script-args.ts';
 
-const FRAMES = Number(process.env.BENCH_FRAMES ?? 10_000);
+const USAGE = `usage: npx tsx bench/frame-path.bench.ts   (or npm run bench -- frame-path)
+
+Benchmark: the whole per-frame path (preprocess → infer → decode → decide → SQLite → Modbus) against bare session.run, heap growth, GC pauses, throughput. No options; sizes from the environment (whole numbers ≥ 1):
+  BENCH_FRAMES=10000  frames`;
+scriptArgs(process.argv.slice(2), { usage: USAGE });
+const FRAMES = envInt('BENCH_FRAMES', 10_000, 1, 1e9);
 const BLOCK = 500;
 const BASELINE_PER_BLOCK = 100;
 const WARMUP = 300;
@@ -41,6 +48,7 @@ const config: StationConfig = {
   scale: { mmPerPx: 0.05 },
   models: [{ manifest: 'surface-anomaly/model.yaml', intraOpThreads: 1, runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS }],
   sinks: [],
+  acceptance: DEFAULT_ACCEPTANCE,
 };
 
 const plc = new SimulatedPlc({ host: '127.0.0.1', port: 0 });

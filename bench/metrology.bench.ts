@@ -22,8 +22,14 @@ import { holeLimits } from '../runtime/metrology/iso286.ts';
 import { uprTransmission } from '../runtime/metrology/roundness.ts';
 import { calibrateTelecentric } from '../calibration/telecentric.ts';
 import { machine, stats, table } from './lib.ts';
+import { envInt, scriptArgs } from '../training/script-args.ts';
 
-const N = Number(process.env.BENCH_METROLOGY_N ?? 30);
+const USAGE = `usage: npx tsx bench/metrology.bench.ts   (or npm run bench -- metrology)
+
+Benchmark: hole metrology and calibration accuracy and speed on rendered images with exact ground truth. No options; sizes from the environment (whole numbers ≥ 1):
+  BENCH_METROLOGY_N=30  renders per case`;
+scriptArgs(process.argv.slice(2), { usage: USAGE });
+const N = envInt('BENCH_METROLOGY_N', 30, 1, 1e9);
 const S = 0.01; // mm per px
 const W = 256;
 const D = 2;

@@ -11,8 +11,14 @@ import { OnnxModel } from '../runtime/inference/onnx-model.ts';
 import { exportParts } from '../training/data/export.ts';
 import { trainAnomaly } from '../training/edge/padim.ts';
 import { machine, stats, table } from './lib.ts';
+import { envInt, scriptArgs } from '../training/script-args.ts';
 
-const N = Number(process.env.BENCH_MODELS_N ?? 50);
+const USAGE = `usage: npx tsx bench/models.bench.ts   (or npm run bench -- models)
+
+Benchmark: inference latency of every shipped model (1 and 2 intra-op threads) and edge training wall time. No options; sizes from the environment (whole numbers ≥ 1):
+  BENCH_MODELS_N=50  runs per model`;
+scriptArgs(process.argv.slice(2), { usage: USAGE });
+const N = envInt('BENCH_MODELS_N', 50, 1, 1e9);
 const root = join(import.meta.dirname, '..', 'models');
 const MODELS = ['surface-anomaly', 'drilling-defects', 'surface-segmenter', 'hole-defects'];
 

@@ -21,10 +21,18 @@ import { ResultStore } from '../runtime/store/sqlite-store.ts';
 import { makeResult } from '../test/fakes/make-result.ts';
 import { OpcUaTestPlc } from '../test/fakes/opcua-plc.ts';
 import { machine, stats, table } from './lib.ts';
+import { envInt, scriptArgs } from '../training/script-args.ts';
 
-const N_MODBUS = Number(process.env.BENCH_PLC_N ?? 3000);
-const N_OPCUA = Number(process.env.BENCH_PLC_OPCUA_N ?? 1000);
-const BACKLOG = Number(process.env.BENCH_PLC_BACKLOG ?? 5000);
+const USAGE = `usage: npx tsx bench/plc.bench.ts   (or npm run bench -- plc)
+
+Benchmark: PLC delivery latency on loopback (Modbus, OPC UA) and outbox replay rate. No options; sizes from the environment (whole numbers ≥ 1):
+  BENCH_PLC_N=3000  Modbus results
+  BENCH_PLC_OPCUA_N=1000  OPC UA results
+  BENCH_PLC_BACKLOG=5000  backlog replayed`;
+scriptArgs(process.argv.slice(2), { usage: USAGE });
+const N_MODBUS = envInt('BENCH_PLC_N', 3000, 1, 1e9);
+const N_OPCUA = envInt('BENCH_PLC_OPCUA_N', 1000, 1, 1e9);
+const BACKLOG = envInt('BENCH_PLC_BACKLOG', 5000, 1, 1e9);
 const WARMUP = 200;
 const log = pino({ level: 'silent' });
 // BENCH_PLC_DIR=/dev/shm separates the store's disk latency from the PLC path (see the store columns).

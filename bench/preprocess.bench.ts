@@ -8,8 +8,14 @@ import { Preprocessor } from '../runtime/inference/preprocess.ts';
 import { FrameSlot } from '../runtime/frame/frame-slot.ts';
 import { Prng } from '../sim/scenes/prng.ts';
 import { gcNow, machine, stats, table } from './lib.ts';
+import { envInt, scriptArgs } from '../training/script-args.ts';
 
-const N = Number(process.env.BENCH_PREPROCESS_N ?? 300);
+const USAGE = `usage: npx tsx bench/preprocess.bench.ts   (or npm run bench -- preprocess)
+
+Benchmark: the runtime's preprocessing kernel against sharp, 512² and 5 MP frames. No options; sizes from the environment (whole numbers ≥ 1):
+  BENCH_PREPROCESS_N=300  calls per case`;
+scriptArgs(process.argv.slice(2), { usage: USAGE });
+const N = envInt('BENCH_PREPROCESS_N', 300, 1, 1e9);
 
 function frame(w: number, h: number): FrameSlot {
   const s = new FrameSlot(0, w * h);

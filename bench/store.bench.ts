@@ -10,8 +10,14 @@ import Database from 'better-sqlite3';
 import { ResultStore } from '../runtime/store/sqlite-store.ts';
 import type { InspectionResult } from '../runtime/results/result.ts';
 import { machine, percentile, stats, table } from './lib.ts';
+import { envInt, scriptArgs } from '../training/script-args.ts';
 
-const N = Number(process.env.BENCH_STORE_N ?? 20_000);
+const USAGE = `usage: npx tsx bench/store.bench.ts   (or npm run bench -- store)
+
+Benchmark: ResultStore.append latency with in-commit and worker-thread WAL checkpoints. No options; sizes from the environment (whole numbers ≥ 1):
+  BENCH_STORE_N=20000  appends`;
+scriptArgs(process.argv.slice(2), { usage: USAGE });
+const N = envInt('BENCH_STORE_N', 20_000, 1, 1e9);
 const BLOCK = 1000;
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-store-bench-'));
 
@@ -28,7 +34,17 @@ function result(i: number): InspectionResult {
     measurements: { 'surface-anomaly.score': 0.1234, 'surface-anomaly.raw_score': 5.4321 },
     defects: [],
     models: [{ name: 'surface-anomaly', sha256: 'ab'.repeat(32) }],
-    timings: { acquireMs: 0.02, queueMs: 0, preprocessMs: 0.23, inferMs: 11.2, decodeMs: 0.1, decideMs: 0.01, measureMs: 0, totalMs: 11.6 },
+    timings: {
+      acquireMs: 0.02,
+      queueMs: 0,
+      gateMs: 0.3,
+      preprocessMs: 0.23,
+      inferMs: 11.2,
+      decodeMs: 0.1,
+      decideMs: 0.01,
+      measureMs: 0,
+      totalMs: 11.6,
+    },
     capturedAt: new Date().toISOString(),
     decidedAt: new Date().toISOString(),
   };

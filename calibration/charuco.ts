@@ -33,8 +33,8 @@ export function parseBoard(spec: string): BoardSpec {
       { spec },
     );
   const b = { cols: Number(m[1]), rows: Number(m[2]), squareMm: Number(m[3]), markerMm: Number(m[4]), dict: `DICT_${m[5]!.toUpperCase()}` };
-  if (b.cols < 3 || b.rows < 3 || !(b.markerMm < b.squareMm))
-    throw new LinesightError('LS_ERR_USAGE', `--board '${spec}': need ≥ 3×3 squares and marker < square`, { spec });
+  if (b.cols < 3 || b.rows < 3 || !(b.markerMm > 0) || !(b.markerMm < b.squareMm))
+    throw new LinesightError('LS_ERR_USAGE', `--board '${spec}': need ≥ 3×3 squares and 0 < marker < square`, { spec });
   return b;
 }
 

@@ -17,9 +17,18 @@ export type TelecentricTarget = { kind: 'dots'; cols: number; rows: number; pitc
 
 export function parseTarget(spec: string): TelecentricTarget {
   let m = /^dots:(\d+)x(\d+):([0-9.]+)$/.exec(spec);
-  if (m) return { kind: 'dots', cols: Number(m[1]), rows: Number(m[2]), pitchMm: Number(m[3]) };
+  if (m) {
+    const t = { kind: 'dots', cols: Number(m[1]), rows: Number(m[2]), pitchMm: Number(m[3]) } as const;
+    if (t.cols < 2 || t.rows < 2 || !(t.pitchMm > 0))
+      throw new LinesightError('LS_ERR_USAGE', `--target '${spec}': need ≥ 2×2 dots and a pitch > 0 mm`, { spec });
+    return t;
+  }
   m = /^ring:([0-9.]+)$/.exec(spec);
-  if (m) return { kind: 'ring', diameterMm: Number(m[1]) };
+  if (m) {
+    const diameterMm = Number(m[1]);
+    if (!(diameterMm > 0)) throw new LinesightError('LS_ERR_USAGE', `--target '${spec}': the ring diameter must be a number > 0 mm`, { spec });
+    return { kind: 'ring', diameterMm };
+  }
   throw new LinesightError('LS_ERR_USAGE', `--target '${spec}': expected dots:COLSxROWS:PITCH_MM or ring:DIAMETER_MM`, { spec });
 }
 

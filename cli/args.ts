@@ -6,7 +6,7 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(argv: str
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (err) {
-    throw new LinesightError('LS_ERR_USAGE', (err as Error).message, { argv });
+    throw new LinesightError('LS_ERR_USAGE', (err as Error).message, { argv }, { cause: err });
   }
 }
 

@@ -3,6 +3,7 @@
  * registry from adapters/catalog.ts, the line schema from the adapters' own option schemas, and boots a line
  * (runtime/line.ts) beside the embedded simulated PLC when the YAML asks for one (demo line, tests).
  */
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { ADAPTERS } from '../adapters/catalog.ts';
 import { SimulatedPlc } from '../sim/plc/simulated-plc.ts';
@@ -10,6 +11,7 @@ import { AdapterRegistry } from '../runtime/registry.ts';
 import { buildLineSchema, type LineConfig, type LineSchema } from '../runtime/config/schema.ts';
 import { loadLineConfig } from '../runtime/config/load.ts';
 import { LineRuntime } from '../runtime/line.ts';
+import { prepareStorePath } from '../runtime/store/store-path.ts';
 
 export function createRegistry(): AdapterRegistry {
   const registry = new AdapterRegistry();
@@ -38,7 +40,13 @@ export interface BootedLine {
   stop(drainTimeoutMs?: number): Promise<void>;
 }
 
+/**
+ * Boots the line: the store's folder made and its path checked first (runtime/store/store-path.ts; no recursive
+ * mkdir, which never returns under /proc), then the simulated PLC, then the line. `run` has run cli/preflight.ts
+ * before this, so a refused model or a port clash never gets this far.
+ */
 export async function bootLine(config: LineConfig, log: Logger): Promise<BootedLine> {
+  prepareStorePath(path.resolve(config.dir, config.store.path));
   let plc: SimulatedPlc | null = null;
   if (config.simulatedPlc) {
     plc = new SimulatedPlc({ host: config.simulatedPlc.host, port: config.simulatedPlc.port });

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
+import { scriptArgs } from '../training/script-args.ts';
 import { lineSchema } from './boot.ts';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../configs/linesight.schema.json', import.meta.url));
@@ -16,7 +17,14 @@ export function renderJsonSchema(): string {
   return `${JSON.stringify({ ...schema, title: 'Linesight line configuration' }, null, 2)}\n`;
 }
 
+const USAGE = `usage: npm run build:schema
+       npx tsx cli/build-schema.ts
+
+Writes configs/linesight.schema.json from the line schema (zod), for editors' completion and checks of line
+YAML. Takes no options. Exit 0 written, 2 usage error.`;
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  scriptArgs(process.argv.slice(2), { usage: USAGE });
   writeFileSync(SCHEMA_FILE, renderJsonSchema());
   process.stdout.write(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)}\n`);
 }

@@ -3,13 +3,14 @@
  * typed errors are mapped to codes here, once.
  */
 import { isLinesightError } from '../runtime/errors.ts';
-import { EXIT } from './exit-codes.ts';
+import { EXIT, exitCodeOf } from './exit-codes.ts';
 
 const USAGE = `linesight — line-side vision inspection runtime
 
 Usage:
-  linesight run --config FILE [--quiet]             run a production line until Ctrl-C/SIGTERM
-  linesight validate FILE...                        check line YAML files (exit 2 on the first problem found)
+  linesight run --config FILE [--quiet] [--status-every S]
+                                                    run a production line until Ctrl-C/SIGTERM
+  linesight validate FILE...                        check line YAML files as run does before it opens anything
   linesight inspect --config FILE --station NAME IMAGE... [--json]
                                                     inspect image files once, one result per image
   linesight trigger --config FILE --station NAME [--part-id ID] [--wait] [--json]
@@ -105,17 +106,7 @@ export async function main(argv: string[]): Promise<number> {
 export function reportFatal(err: unknown): number {
   if (isLinesightError(err)) {
     process.stderr.write(`linesight: ${err.message}\n`);
-    if (
-      err.code === 'LS_ERR_CONFIG_INVALID' ||
-      err.code === 'LS_ERR_CONFIG_UNREADABLE' ||
-      err.code === 'LS_ERR_USAGE' ||
-      err.code === 'LS_ERR_STATION_UNKNOWN' ||
-      err.code === 'LS_ERR_METROLOGY_SPEC' ||
-      err.code === 'LS_ERR_CALIBRATION_INVALID'
-    )
-      return EXIT.USAGE;
-    if (err.code.startsWith('LS_ERR_MODEL_')) return EXIT.MODEL_REFUSED;
-    return EXIT.FAILURE;
+    return exitCodeOf(err);
   }
   process.stderr.write(`linesight: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
   return EXIT.FAILURE;

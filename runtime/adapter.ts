@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { FrameSlot } from './frame/frame-slot.ts';
 import type { InspectionResult } from './results/result.ts';
 import type { TriggerSource } from './pipeline/trigger.ts';
+import type { StationHealthView } from './pipeline/station-health.ts';
 
 /**
  * A camera or replay. The station owns timing (free-run ticks or triggers) and hands the source a free slot;
@@ -49,6 +50,13 @@ export interface ResultSink {
    * without it cannot be named in `via`.
    */
   readonly triggers?: TriggerSource;
+  /**
+   * Optional: the station's health changed (runtime/pipeline/station-health.ts) — the result store failed or
+   * recovered, the store's disk ran low. Called by the station's result router on every change, synchronously;
+   * it must not throw or block. A PLC handshake shows it (error code 3 "result store failed", Trigger Ready low
+   * under stop-line).
+   */
+  stationHealth?(health: StationHealthView): void;
   close(): Promise<void>;
 }
 
@@ -80,6 +88,21 @@ export interface AdapterDefinition<K extends AdapterKind, S extends z.ZodType> {
   /** Options schema; a z.object with a literal `type` field, .strict(), every field described. */
   readonly schema: S;
   create(options: z.output<S>, ctx: AdapterContext): AdapterInstanceByKind[K];
+  /**
+   * Optional: the TCP ports an instance with these options will listen on (a fixed port only: port 0 picks a free
+   * one and clashes with nothing). `validate` and `run` check every listener of a line YAML against the others
+   * before anything opens (cli/preflight.ts); a client's connection to a port is not a listener.
+   */
+  listeners?(options: z.output<S>): readonly AdapterListener[];
+}
+
+/** A TCP port an adapter listens on: `key` is the option holding the port (default `port`), for the message. */
+export interface AdapterListener {
+  readonly host: string;
+  readonly port: number;
+  /** In words, for the message: "Modbus server mode". */
+  readonly what: string;
+  readonly key?: string;
 }
 
 export function defineAdapter<K extends AdapterKind, S extends z.ZodType>(def: AdapterDefinition<K, S>): AdapterDefinition<K, S> {

@@ -14,10 +14,12 @@ export const ERROR_CODES = {
   LS_ERR_MODEL_GOLDEN_MISMATCH: 'model output on its golden input differs beyond tolerance',
   LS_ERR_INFERENCE_FAILED: 'inference failed',
   LS_ERR_FRAME_CORRUPT: 'frame cannot be decoded',
+  LS_ERR_FRAME_UNREADABLE: 'image file cannot be read',
   LS_ERR_FRAME_SIZE: 'frame size or pixel format does not fit the station',
   LS_ERR_SOURCE_FAILED: 'frame source failed',
   LS_ERR_SOURCE_EXHAUSTED: 'frame source has no more frames',
   LS_ERR_STORE_FAILED: 'result store failed',
+  LS_ERR_STORE_PATH: 'the store path cannot hold the SQLite database (a directory, a missing or read-only folder)',
   LS_ERR_SINK_DELIVERY_FAILED: 'result sink could not deliver',
   LS_ERR_PLC_WRITE_FAILED: 'PLC write failed',
   LS_ERR_PLC_CONNECT_FAILED: 'PLC connection failed',
@@ -52,4 +54,10 @@ export class LinesightError extends Error {
 
 export function isLinesightError(err: unknown, code?: ErrorCode): err is LinesightError {
   return err instanceof LinesightError && (code === undefined || err.code === code);
+}
+
+/** A cause in a few words for a message: "ENOENT: no such file or directory" out of node's "…, open '/x'". */
+export function reasonOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return /^(E[A-Z]+: [^,]+)/.exec(message)?.[1] ?? message;
 }

@@ -16,6 +16,8 @@ import { MetrologyStage } from './metrology/stage.ts';
 import type { ResultSink } from './adapter.ts';
 import { LinesightError } from './errors.ts';
 import { HttpControl } from './control/http-control.ts';
+import type { DiskGuardView } from './store/disk-guard.ts';
+import type { StationHealthView } from './pipeline/station-health.ts';
 
 export async function loadStationModels(config: LineConfig, station: StationConfig, log?: Logger): Promise<StationModel[]> {
   const models: StationModel[] = [];
@@ -38,6 +40,15 @@ interface StationParts {
   readonly router: ResultRouter;
   readonly sinks: readonly ResultSink[];
   readonly models: readonly StationModel[];
+}
+
+/** What the status line shows of the store: its disk guard and each station's health. */
+export interface LineHealthView {
+  /** The store disk's free-space guard; null for an in-memory store. */
+  readonly disk: DiskGuardView | null;
+  /** False while the store's disk is critical: the NOK image archive must not write. */
+  readonly allowsArchive: boolean;
+  readonly stations: readonly StationHealthView[];
 }
 
 export interface LineBootOptions {
@@ -63,6 +74,19 @@ export class LineRuntime {
       this.http?.show(station);
       if (station.triggerMode === 'software') this.http?.bindTrigger(station);
     }
+    const disk = store.disk;
+    if (disk !== null) {
+      // The guard's first reading may have come in while the stations booted.
+      for (const p of parts) if (disk.state !== 'ok') p.router.diskState(disk.state);
+      disk.on('change', (state) => {
+        for (const p of parts) p.router.diskState(state);
+      });
+    }
+  }
+
+  /** The store's disk guard and each station's health (faults, store-failure counters), for the status line. */
+  get health(): LineHealthView {
+    return { disk: this.store.disk?.view() ?? null, allowsArchive: this.store.allowsArchive(), stations: this.parts.map((p) => p.router.health) };
   }
 
   get stations(): Station[] {
@@ -82,6 +106,7 @@ export class LineRuntime {
     const { registry, log } = options;
     const store = new ResultStore(path.resolve(config.dir, config.store.path), {
       ...(config.store.retention ? { retention: config.store.retention } : {}),
+      freeSpace: config.store.freeSpace,
       log,
     });
     const parts: StationParts[] = [];
@@ -127,7 +152,10 @@ async function bootStation(config: LineConfig, sc: StationConfig, registry: Adap
     for (const o of sc.sinks) sinks.push(registry.createSink(o, ctx));
     const triggerSink = plcTriggerSink(sc, sinks); // before any sink opens a port
     for (const s of sinks) await s.open();
-    const router = new ResultRouter(store, sc.name, sinks, slog);
+    const router = new ResultRouter(store, sc.name, sinks, slog, {
+      onFailure: config.store.onFailure,
+      retryEverySeconds: config.store.retryEverySeconds,
+    });
     const source = registry.createSource(sc.source, ctx);
     const station = new Station({ config: sc, line: config.line, source, models, results: router, log: slog, metrology });
     triggerSink?.triggers?.bindTrigger(station);

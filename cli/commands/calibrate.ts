@@ -6,10 +6,11 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeCalibration, type Calibration } from '../../runtime/metrology/calibration.ts';
 import { calibrateTelecentric, parseTarget, type GrayImage } from '../../calibration/telecentric.ts';
-import { LinesightError, isLinesightError } from '../../runtime/errors.ts';
+import { LinesightError, isLinesightError, reasonOf } from '../../runtime/errors.ts';
 import { decodeImageFile, IMAGE_EXTENSIONS } from '../../runtime/frame/decode-image.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { EXIT } from '../exit-codes.ts';
+import { optionalNumberOption } from '../option-values.ts';
 
 export const HELP = `linesight calibrate camera --images DIR --board charuco:COLSxROWS:SQUARE_MM:MARKER_MM:DICT --out FILE
                     [--k3] [--min-corners N] [--plane-view IMAGE] [--json]
@@ -48,6 +49,11 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     true,
   );
   if (!values.out) throw usageError(`calibrate ${sub} needs --out FILE`);
+  // Option values are checked before any image is decoded.
+  const minCorners = optionalNumberOption('--min-corners', values['min-corners'], { integer: true, min: 4, max: 100_000 });
+  const origin = values['origin-mm'] ? values['origin-mm'].split(',').map((v) => (v.trim() === '' ? Number.NaN : Number(v))) : [0, 0];
+  if (origin.length !== 2 || !origin.every(Number.isFinite))
+    throw usageError(`--origin-mm '${values['origin-mm'] ?? ''}': must be X,Y in mm (two numbers)`);
   const files = listImages(values.images, positionals);
   const images: GrayImage[] = [];
   for (const f of files) {
@@ -55,7 +61,7 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
       const img = await decodeImageFile(f, 'Mono8');
       images.push({ name: path.basename(f), width: img.width, height: img.height, data: img.data });
     } catch (err) {
-      if (!isLinesightError(err, 'LS_ERR_FRAME_CORRUPT')) throw err;
+      if (!isLinesightError(err, 'LS_ERR_FRAME_CORRUPT') && !isLinesightError(err, 'LS_ERR_FRAME_UNREADABLE')) throw err;
       process.stderr.write(`linesight: ${err.message}\n`);
       return EXIT.UNREADABLE;
     }
@@ -71,7 +77,6 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- the OpenCV binding is `any` by design (calibration/opencv.ts)
     const { cv } = await loadOpenCv();
     const views = detectViews(cv, board, images);
-    const minCorners = values['min-corners'] ? Number(values['min-corners']) : undefined;
     const pin = calibrateCharuco(cv, board, views, [images[0]!.width, images[0]!.height], {
       k3: values.k3 ?? false,
       ...(minCorners ? { minCorners } : {}),
@@ -84,8 +89,6 @@ export async function calibrateCommand(argv: string[]): Promise<number> {
     cal = pin;
   } else {
     if (!values.target) throw usageError('calibrate telecentric needs --target dots:COLSxROWS:PITCH_MM or ring:DIAMETER_MM');
-    const origin = values['origin-mm'] ? values['origin-mm'].split(',').map(Number) : [0, 0];
-    if (origin.length !== 2 || !origin.every(Number.isFinite)) throw usageError('--origin-mm X,Y');
     cal = calibrateTelecentric(images, parseTarget(values.target), [origin[0]!, origin[1]!]);
   }
   writeCalibration(values.out, cal, `${files.length} image(s) from ${values.images ?? 'arguments'}`);
@@ -100,7 +103,7 @@ function listImages(dir: string | undefined, positionals: string[]): string[] {
     try {
       st = statSync(dir);
     } catch (err) {
-      throw new LinesightError('LS_ERR_USAGE', `--images ${dir} cannot be read`, { dir }, { cause: err });
+      throw new LinesightError('LS_ERR_USAGE', `--images ${dir} cannot be read: ${reasonOf(err)}`, { dir }, { cause: err });
     }
     if (st.isDirectory()) {
       for (const f of readdirSync(dir).sort()) if (IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase())) out.push(path.join(dir, f));

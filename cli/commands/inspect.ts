@@ -4,6 +4,8 @@ import { loadConfig } from '../boot.ts';
 import { loadStationMetrology, loadStationModels } from '../../runtime/line.ts';
 import { readFrameFile } from '../../runtime/frame/decode-image.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame, modelRefs } from '../../runtime/pipeline/inspect-frame.ts';
+import { FrameGate, type ExpectedSize } from '../../runtime/pipeline/frame-gate.ts';
+import type { AdapterOptions } from '../../runtime/config/schema.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -39,6 +41,8 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   const refs = modelRefs(models);
   const metrology = loadStationMetrology(config, station);
   const format = station.source.pixelFormat === 'RGB8' ? 'RGB8' : 'Mono8';
+  // The station's own gate: a frame of another size than its source delivers is rejected, not resized.
+  const gate = new FrameGate(station.acceptance, sourceFrameSize(station.source), station.roi ?? null);
   let code: number = EXIT.OK;
   let sequence = 0;
   for (const file of positionals) {
@@ -59,12 +63,12 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       slot.captureEpochMs = Date.now();
       slot.partId = path.basename(file, path.extname(file));
       t.acquireMs = performance.now() - t0;
-      const decision = await inspectFrame(models, slot, frameGeometry(station!, slot), t, metrology);
+      const decision = await inspectFrame(models, slot, frameGeometry(station!, slot), t, { gate, metrology });
       t.totalMs = performance.now() - t0;
       const { sequence: _unstored, ...result } = buildResult(config.line, station!, refs, slot, decision, t);
       return { file, ...result };
     } catch (err) {
-      if (!isLinesightError(err) || !['LS_ERR_FRAME_CORRUPT', 'LS_ERR_FRAME_SIZE'].includes(err.code)) throw err;
+      if (!isLinesightError(err) || !['LS_ERR_FRAME_CORRUPT', 'LS_ERR_FRAME_UNREADABLE', 'LS_ERR_FRAME_SIZE'].includes(err.code)) throw err;
       return { file, error: { code: err.code, message: err.message } };
     }
   }
@@ -74,4 +78,10 @@ function humanLine(o: { file: string; verdict?: string; reasons?: readonly { cod
   if (o.error) return `${o.file}: unreadable (${o.error.message})`;
   const reasons = o.reasons && o.reasons.length ? ` ${o.reasons.map((r) => r.code).join(',')}` : '';
   return `${o.file}: ${o.verdict}${reasons}`;
+}
+
+/** The frame size the station's source is configured for (width/height options), or null when it names none. */
+function sourceFrameSize(source: AdapterOptions): ExpectedSize | null {
+  const { width, height } = source;
+  return typeof width === 'number' && typeof height === 'number' ? { width, height } : null;
 }

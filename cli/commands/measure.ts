@@ -6,13 +6,14 @@
  */
 import path from 'node:path';
 import { PixelToMm, readCalibration } from '../../runtime/metrology/calibration.ts';
-import { LinesightError, isLinesightError } from '../../runtime/errors.ts';
+import { isLinesightError } from '../../runtime/errors.ts';
 import { decodeImageFile } from '../../runtime/frame/decode-image.ts';
 import { checkSize, explicitLimits, holeLimits, ISO286_CLASS, type SizeLimits } from '../../runtime/metrology/iso286.ts';
 import { HoleLocator } from '../../runtime/metrology/locate.ts';
 import { HoleMeasurement, HoleMeasurer } from '../../runtime/metrology/measure-hole.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { EXIT } from '../exit-codes.ts';
+import { numberOption, optionalNumberOption, POSITIVE } from '../option-values.ts';
 
 export const HELP = `linesight measure holes IMAGE... --mm-per-px S [--calibration FILE] [--nominal-mm D]
                        [--fit CLASS | --tol-mm T] [--polarity dark|bright] [--countersink-deg A] [--upr N] [--json]
@@ -52,26 +53,24 @@ export async function measureCommand(argv: string[]): Promise<number> {
     true,
   );
   if (positionals.length === 0) throw usageError('measure holes needs at least one IMAGE');
-  const scale = optNumber(values['mm-per-px'], '--mm-per-px');
-  const nominal = optNumber(values['nominal-mm'], '--nominal-mm');
-  const csDeg = optNumber(values['countersink-deg'], '--countersink-deg');
-  const upr = optNumber(values.upr, '--upr');
+  const scale = optionalNumberOption('--mm-per-px', values['mm-per-px'], POSITIVE);
+  const nominal = optionalNumberOption('--nominal-mm', values['nominal-mm'], POSITIVE);
+  const csDeg = optionalNumberOption('--countersink-deg', values['countersink-deg'], { above: 0, max: 179 });
+  const upr = numberOption('--upr', values.upr, { integer: true, min: 0, max: 10_000 }, 15);
+  const tol = optionalNumberOption('--tol-mm', values['tol-mm'], POSITIVE);
   const polarity = values.polarity ?? 'dark';
   if (polarity !== 'dark' && polarity !== 'bright') throw usageError('--polarity is dark or bright');
   let limits: SizeLimits | null = null;
-  if (values.fit !== undefined || values['tol-mm'] !== undefined) {
+  if (values.fit !== undefined || tol !== null) {
     if (nominal === null) throw usageError('--fit/--tol-mm need --nominal-mm');
     if (values.fit !== undefined) {
       if (!ISO286_CLASS.test(values.fit)) throw usageError(`--fit '${values.fit}': an ISO 286 hole class such as H7, H8, H9, G7, F8, JS9`);
       limits = holeLimits(nominal, values.fit);
-    } else {
-      const t = optNumber(values['tol-mm'], '--tol-mm') as number;
-      limits = explicitLimits(-t, t);
-    }
+    } else if (tol !== null) limits = explicitLimits(-tol, tol);
   }
   const cal = values.calibration ? readCalibration(values.calibration) : null;
   const mapper = new PixelToMm(cal, scale);
-  const measurer = new HoleMeasurer(mapper, { polarity, countersinkDeg: csDeg, nominalMm: nominal, roundnessUpr: upr ?? 15 });
+  const measurer = new HoleMeasurer(mapper, { polarity, countersinkDeg: csDeg, nominalMm: nominal, roundnessUpr: upr });
   const locator = new HoleLocator();
   const out = new HoleMeasurement();
   let code: number = EXIT.OK;
@@ -187,13 +186,6 @@ function human(r: Record<string, unknown>): string {
       `  roundness ${((h.roundness_mm as number) * 1000).toFixed(1)} µm  ovality ${(h.ovality as number).toFixed(4)}  residual ${h.residual_px as number} px${h.size ? `  ${h.size as string}` : ''}${h.fd !== undefined ? `  Fd ${(h.fd as number).toFixed(3)}` : ''}`,
   );
   return `${path.basename(String(r.file))}: ${holes.length} hole(s), ${r.scale as string}\n${lines.join('\n')}`;
-}
-
-function optNumber(v: string | undefined, name: string): number | null {
-  if (v === undefined) return null;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new LinesightError('LS_ERR_USAGE', `${name} '${v}' must be a positive number`, { [name]: v });
-  return n;
 }
 
 function r4(v: number): number {

@@ -6,13 +6,15 @@ import { LinesightError } from '../../runtime/errors.ts';
 import { loadConfig } from '../boot.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { EXIT } from '../exit-codes.ts';
+import { numberOption } from '../option-values.ts';
 import type { InspectionResult } from '../../runtime/results/result.ts';
 
 export const HELP = `linesight trigger --config FILE --station NAME [--part-id ID] [--wait] [--timeout SECONDS] [--json]
 
 Triggers one part on a station whose trigger is { mode: software }, on the line that FILE describes and that
 \`linesight run\` is running (its http: listener). With --wait, waits for the verdict and prints it (exit 4 for a
-NOK part, as inspect does); --json prints the listener's answer. Exit 0 accepted (or OK), 1 refused or unreachable,
+NOK part, as inspect does); --timeout: seconds to wait for the answer, more than 0 up to 3600 (default 30);
+--json prints the listener's answer. Exit 0 accepted (or OK), 1 refused or unreachable,
 2 usage/config error.`;
 
 interface TriggerAnswer {
@@ -36,9 +38,7 @@ export async function triggerCommand(argv: string[]): Promise<number> {
     false,
   );
   if (!values.config || !values.station) throw usageError('trigger needs --config FILE and --station NAME');
-  const timeoutS = values.timeout === undefined ? 30 : Number(values.timeout);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0 || timeoutS > 3600)
-    throw usageError(`--timeout must be seconds in (0, 3600], got '${values.timeout ?? ''}'`);
+  const timeoutS = numberOption('--timeout', values.timeout, { above: 0, max: 3600 }, 30);
   const config = loadConfig(values.config);
   if (!config.http) throw usageError(`${config.file}: the line has no http: listener to trigger through`);
   const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;

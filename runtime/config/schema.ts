@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { MetrologySchema } from '../metrology/spec.ts';
 import { decoderRuleShape } from '../inference/decoders/index.ts';
 import { DEFAULT_RUN_TIMEOUT_MS } from '../inference/inference-worker.ts';
+import { AcceptanceSchema } from '../pipeline/frame-gate.ts';
 
 const Roi = z
   .object({
@@ -95,6 +96,7 @@ export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>
       scale: Scale.optional(),
       models: z.array(StationModel).min(1).describe('Models run on every frame, in order'),
       metrology: MetrologySchema.optional(),
+      acceptance: AcceptanceSchema.default(AcceptanceSchema.parse({})),
       sinks: z.array(sink).default([]).describe('Where results go besides the SQLite store'),
       maxParts: z.number().int().positive().optional().describe('Stop the station after this many parts (tests, demos)'),
     })
@@ -120,6 +122,20 @@ export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>
     });
 }
 
+const FreeSpace = z
+  .object({
+    warnMB: z.number().positive().default(1024).describe("Warn once and mark the stations disk-low below this many MiB free on the database's disk"),
+    minMB: z
+      .number()
+      .positive()
+      .default(256)
+      .describe('Below this many MiB free: disk-critical, archiving stops and retention (if configured) runs early'),
+    everySeconds: z.number().positive().max(3600).default(10).describe('How often the free space is read (off the frame path)'),
+  })
+  .strict()
+  .refine((f) => f.minMB < f.warnMB, { message: 'minMB must be below warnMB', path: ['minMB'] })
+  .describe("Free-space guard of the database's disk; states recover 10 % above their threshold");
+
 const Store = z
   .object({
     path: z.string().min(1).describe('SQLite file, relative to the line YAML unless absolute'),
@@ -139,6 +155,19 @@ const Store = z
       .strict()
       .optional()
       .describe('Oldest results removed first; a result still owed to a sink, and the newest of each station, are never removed'),
+    onFailure: z
+      .enum(['stop-line', 'deliver-unstored'])
+      .default('stop-line')
+      .describe(
+        'When an append fails (disk full, read-only, I/O error): stop-line = every part NOK STORE_FAILED and the PLC handshake shows error 3 with Trigger Ready low; deliver-unstored = the true verdict is delivered unstored. Either way the station is degraded until the store takes results again',
+      ),
+    retryEverySeconds: z
+      .number()
+      .positive()
+      .max(3600)
+      .default(5)
+      .describe('While the store fails, retry it this often even when no part comes (every part retries too)'),
+    freeSpace: FreeSpace.default(FreeSpace.parse({})),
   })
   .strict();
 

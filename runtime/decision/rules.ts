@@ -19,8 +19,8 @@ export interface Decision {
   readonly defects: Defect[];
 }
 
-export function decide(models: readonly StationModel[], geometry: FrameGeometry): Decision {
-  const parts = { reasons: [] as Reason[], measurements: {} as Record<string, number>, defects: [] as Defect[] };
+export function decide(models: readonly StationModel[], geometry: FrameGeometry, measurements: Record<string, number> = {}): Decision {
+  const parts = { reasons: [] as Reason[], measurements, defects: [] as Defect[] };
   for (const m of models) m.decide(geometry, parts);
   return { verdict: parts.reasons.length > 0 ? 'NOK' : 'OK', ...parts };
 }

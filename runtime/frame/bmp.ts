@@ -10,12 +10,10 @@ export interface DecodedImage {
   data: Uint8Array;
 }
 
-export function isBmp(buf: Uint8Array): boolean {
-  return buf.length > 54 && buf[0] === 0x42 && buf[1] === 0x4d;
-}
-
-export function decodeBmp(buf: Buffer, want: 1 | 3): DecodedImage {
-  if (!isBmp(buf)) throw new Error('not a BMP file');
+/** Decodes a BMP; a frame of more than maxPixels pixels is refused before its pixels are allocated. */
+export function decodeBmp(buf: Buffer, want: 1 | 3, maxPixels: number): DecodedImage {
+  if (buf.length < 2 || buf[0] !== 0x42 || buf[1] !== 0x4d) throw new Error('not a BMP file');
+  if (buf.length < 54) throw new Error(`BMP is truncated: ${buf.length} bytes, its headers alone take 54`);
   const dataOffset = buf.readUInt32LE(10);
   const headerSize = buf.readUInt32LE(14);
   const width = buf.readInt32LE(18);
@@ -26,10 +24,15 @@ export function decodeBmp(buf: Buffer, want: 1 | 3): DecodedImage {
   if (![8, 24, 32].includes(bpp)) throw new Error(`BMP with ${bpp} bits per pixel unsupported`);
   if (width <= 0 || rawHeight === 0) throw new Error('BMP has no pixels');
   const height = Math.abs(rawHeight);
+  if (width * height > maxPixels) throw new Error(`BMP of ${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels} pixels`);
   const topDown = rawHeight < 0;
   const rowBytes = Math.ceil((width * bpp) / 32) * 4;
   if (dataOffset + rowBytes * height > buf.length) throw new Error('BMP is truncated');
   const palette = 14 + headerSize;
+  // Pixels start after the file header, the info header and (8 bpp) the palette; an offset into them is a broken file.
+  const firstPixel = palette + (bpp === 8 ? (buf.readUInt32LE(46) || 256) * 4 : 0);
+  if (headerSize < 40 || dataOffset < firstPixel)
+    throw new Error(`BMP pixel data offset ${dataOffset} lies inside its headers (pixels start at ${firstPixel} or later)`);
   const out = new Uint8Array(width * height * want);
   for (let y = 0; y < height; y++) {
     const row = dataOffset + (topDown ? y : height - 1 - y) * rowBytes;

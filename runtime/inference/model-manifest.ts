@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { DecoderSpecSchema } from './decoders/index.ts';
+import { InputStatsSchema } from './input-stats.ts';
 
 const Normalization = z
   .object({
@@ -52,6 +53,7 @@ export const ModelManifestSchema = z
     description: z.string().default('').describe('What the model does'),
     input: ModelInput,
     decoder: DecoderSpecSchema,
+    inputStats: InputStatsSchema.optional(),
     golden: z
       .object({
         input: z.string().describe('Raw little-endian float32 input tensor file, relative to the model folder'),

@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { LinesightError } from '../errors.ts';
+import { readYamlFile, YamlInputError } from '../config/yaml-limits.ts';
+import { LinesightError, reasonOf } from '../errors.ts';
 import { decoderOutputs } from './decoders/index.ts';
 import { ModelManifestSchema, type ModelManifest } from './model-manifest.ts';
 import type { Logger } from 'pino';
@@ -83,7 +83,18 @@ export class OnnxModel {
     const manifest = readManifest(manifestPath);
     const dir = path.dirname(path.resolve(manifestPath));
     const onnxPath = path.join(dir, manifest.onnx);
-    const bytes = readFileSync(onnxPath);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(onnxPath);
+    } catch (err) {
+      const detail = `cannot read model file ${onnxPath} (onnx: in ${manifestPath}): ${reasonOf(err)}`;
+      throw new LinesightError(
+        'LS_ERR_MODEL_MANIFEST_INVALID',
+        detail,
+        { model: manifest.name, file: onnxPath, manifest: manifestPath },
+        { cause: err },
+      );
+    }
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== manifest.sha256) {
       throw new LinesightError('LS_ERR_MODEL_SHA256_MISMATCH', `${onnxPath}: sha256 ${actual} ≠ pinned ${manifest.sha256}`, {
@@ -217,15 +228,21 @@ export class OnnxModel {
   private async checkGolden(): Promise<void> {
     const golden = this.manifest.golden;
     if (!golden) return;
-    const raw = readFileSync(path.join(this.dir, golden.input));
+    const inputFile = path.join(this.dir, golden.input);
+    const raw = this.readGolden(inputFile, (b) => b);
     if (raw.byteLength !== this.input.byteLength) {
-      throw new LinesightError('LS_ERR_MODEL_GOLDEN_MISMATCH', `golden input has ${raw.byteLength} bytes, model input ${this.input.byteLength}`, {
-        model: this.manifest.name,
-      });
+      throw new LinesightError(
+        'LS_ERR_MODEL_GOLDEN_MISMATCH',
+        `golden input ${inputFile} has ${raw.byteLength} bytes, model input ${this.input.byteLength}`,
+        {
+          model: this.manifest.name,
+          file: inputFile,
+        },
+      );
     }
     this.input.set(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
     await this.run();
-    const expected = JSON.parse(readFileSync(path.join(this.dir, golden.output), 'utf8')) as Record<string, number[]>;
+    const expected = this.readGolden(path.join(this.dir, golden.output), (b) => JSON.parse(b.toString('utf8')) as Record<string, number[]>);
     for (const [name, values] of Object.entries(expected)) {
       const got = this.output(name);
       let worst = 0;
@@ -241,19 +258,40 @@ export class OnnxModel {
     }
     this.input.fill(0);
   }
+
+  /** A golden file (model.yaml golden:) read and parsed, or LS_ERR_MODEL_GOLDEN_MISMATCH naming it and the cause. */
+  private readGolden<T>(file: string, parse: (bytes: Buffer) => T): T {
+    try {
+      return parse(readFileSync(file));
+    } catch (err) {
+      throw new LinesightError(
+        'LS_ERR_MODEL_GOLDEN_MISMATCH',
+        `golden file ${file} cannot be read: ${reasonOf(err)}`,
+        { model: this.manifest.name, file },
+        { cause: err },
+      );
+    }
+  }
 }
 
+/**
+ * Reads and checks one model.yaml within the YAML limits (runtime/config/yaml-limits.ts). Every failure is
+ * LS_ERR_MODEL_MANIFEST_INVALID with context { file, manifest } and the cause: `cannot read PATH: ENOENT: …`,
+ * `PATH:LINE: message` for a YAML problem, `PATH: key: message; …` for schema problems.
+ */
 export function readManifest(manifestPath: string): ModelManifest {
+  const context = { file: manifestPath, manifest: manifestPath };
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(manifestPath, 'utf8'));
+    raw = readYamlFile(manifestPath);
   } catch (err) {
-    throw new LinesightError('LS_ERR_MODEL_MANIFEST_INVALID', `cannot read ${manifestPath}`, { file: manifestPath }, { cause: err });
+    const detail = err instanceof YamlInputError ? `${manifestPath}:${err.line}: ${err.message}` : `cannot read ${manifestPath}: ${reasonOf(err)}`;
+    throw new LinesightError('LS_ERR_MODEL_MANIFEST_INVALID', detail, context, { cause: err });
   }
   const parsed = ModelManifestSchema.safeParse(raw);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new LinesightError('LS_ERR_MODEL_MANIFEST_INVALID', `${manifestPath}: ${detail}`, { file: manifestPath });
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new LinesightError('LS_ERR_MODEL_MANIFEST_INVALID', `${manifestPath}: ${detail}`, context, { cause: parsed.error });
   }
   return parsed.data;
 }

@@ -14,6 +14,7 @@ import { bindDecoder, type AnyBoundDecoder } from './decoders/index.ts';
 import type { AnomalyMapDecoder } from './decoders/anomaly-map.ts';
 import type { ClassificationDecoder } from './decoders/classification.ts';
 import type { DecisionParts, FrameGeometry } from './decoders/decoder.ts';
+import { emptyInputFeatures, measureInputFeatures, worstInputFeature, type InputCheck, type InputFeatures } from './input-stats.ts';
 
 export class StationModel {
   readonly name: string;
@@ -21,6 +22,7 @@ export class StationModel {
   readonly onnx: OnnxModel;
   readonly preprocessor: Preprocessor;
   readonly decoder: AnyBoundDecoder;
+  private readonly inputFeatures: InputFeatures = emptyInputFeatures();
 
   private constructor(config: StationModelConfig, onnx: OnnxModel, roi: RoiConfig | null) {
     this.config = config;
@@ -60,6 +62,16 @@ export class StationModel {
 
   preprocess(slot: FrameSlot): void {
     this.preprocessor.run(slot, this.onnx.input);
+  }
+
+  /**
+   * After preprocess(): how far this frame's input lies from the model's training frames (model.yaml
+   * `inputStats`), or null for a model without them.
+   */
+  checkInput(): InputCheck | null {
+    const stats = this.onnx.manifest.inputStats;
+    if (stats === undefined) return null;
+    return worstInputFeature(measureInputFeatures(this.onnx.input, this.preprocessor.spec, this.inputFeatures), stats);
   }
 
   infer(): Promise<void> {

@@ -9,10 +9,11 @@
  * Pixel coordinates follow OpenCV: the centre of pixel (i, j) is (i, j). A plain mm/px scale maps the image's
  * top-left corner to (0, 0) mm, i.e. x_mm = (u + ½)·s, matching the synthetic plate renderer.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parse, stringify } from 'yaml';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { z } from 'zod';
-import { LinesightError } from '../errors.ts';
+import { readYamlFile, YamlInputError } from '../config/yaml-limits.ts';
+import { LinesightError, reasonOf } from '../errors.ts';
 
 const Num = z.number().refine(Number.isFinite, 'must be finite');
 
@@ -75,14 +76,15 @@ export type DistortionCoeffs = z.output<typeof Distortion>;
 export function readCalibration(file: string): Calibration {
   let data: unknown;
   try {
-    data = parse(readFileSync(file, 'utf8'));
+    data = readYamlFile(file);
   } catch (err) {
-    throw new LinesightError('LS_ERR_CALIBRATION_INVALID', `cannot read calibration ${file}`, { file }, { cause: err });
+    const detail = err instanceof YamlInputError ? `${file}:${err.line}: ${err.message}` : `cannot read calibration ${file}: ${reasonOf(err)}`;
+    throw new LinesightError('LS_ERR_CALIBRATION_INVALID', detail, { file }, { cause: err });
   }
   const r = CalibrationSchema.safeParse(data);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new LinesightError('LS_ERR_CALIBRATION_INVALID', `${file}: ${msg}`, { file });
+    throw new LinesightError('LS_ERR_CALIBRATION_INVALID', `${file}: ${msg}`, { file }, { cause: r.error });
   }
   return r.data;
 }

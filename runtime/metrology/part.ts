@@ -64,9 +64,12 @@ export class HoleResult {
   diameterDevMm = 0;
   readonly reasons: HoleReason[] = [];
   detail = '';
+  /** How far from its nominal centre the hole is looked for (the station's searchRadiusMm), mm. */
+  readonly searchRadiusMm: number;
 
-  constructor(hole: ResolvedHole) {
+  constructor(hole: ResolvedHole, searchRadiusMm: number) {
     this.hole = hole;
+    this.searchRadiusMm = searchRadiusMm;
   }
 
   get ok(): boolean {
@@ -103,7 +106,7 @@ export class PartInspector {
     this.cfg = cfg;
     this.mapper = mapper;
     const holes = resolveHoles(cfg);
-    this.result = new PartResult(holes.map((h) => new HoleResult(h)));
+    this.result = new PartResult(holes.map((h) => new HoleResult(h, cfg.searchRadiusMm)));
     this.measurers = holes.map(
       (h) =>
         new HoleMeasurer(mapper, {
@@ -230,7 +233,7 @@ export class PartInspector {
     const h = r.hole;
     if (!r.found) {
       r.reasons.push('HOLE_MISSING');
-      r.detail = r.m.failure ? `${h.id}: not measurable (${r.m.failure})` : `${h.id}: no hole within ${this.cfg.searchRadiusMm} mm of nominal`;
+      r.detail = describe(r);
       return;
     }
     const m = r.m;
@@ -255,23 +258,30 @@ export class PartInspector {
 
 /** Human-readable detail of a failing hole (built only for NOK holes, so off the OK fast path). */
 function describe(r: HoleResult): string {
+  return `${r.hole.id}: ${r.reasons.map((code) => describeFinding(r, code)).join('; ')}`;
+}
+
+/** What one reason code found on one hole, without the hole id (the station groups holes by finding). */
+export function describeFinding(r: HoleResult, code: HoleReason): string {
   const h = r.hole,
     m = r.m;
-  const parts: string[] = [];
-  for (const code of r.reasons) {
-    if (code === 'HOLE_DIAMETER_HIGH' || code === 'HOLE_DIAMETER_LOW') {
-      parts.push(
-        `Ø${m.diameterMm.toFixed(4)} outside ${h.diameterMm} ${h.limits.label} [${(h.diameterMm + h.limits.lowerMm).toFixed(4)}, ${(h.diameterMm + h.limits.upperMm).toFixed(4)}]`,
-      );
-    } else if (code === 'HOLE_POSITION') parts.push(`position Ø${r.positionMm.toFixed(4)} > ${h.positionTolMm}`);
-    else if (code === 'HOLE_ROUNDNESS') parts.push(`roundness ${m.roundnessMm.toFixed(4)} > ${h.roundnessMaxMm}`);
-    else if (code === 'HOLE_DELAMINATION') parts.push(`Fd ${m.fd.toFixed(3)} > ${h.fdMax}`);
-    else if (code === 'HOLE_COUNTERSINK')
-      parts.push(
-        Number.isNaN(m.countersinkMm)
-          ? 'countersink not found'
-          : `countersink Ø${m.countersinkMm.toFixed(3)} outside ${h.countersink?.diameterMm} +${h.countersink?.plusMm}/−${h.countersink?.minusMm}`,
-      );
+  switch (code) {
+    case 'HOLE_MISSING':
+      return r.m.failure ? `not measurable (${r.m.failure})` : `no hole within ${r.searchRadiusMm} mm of nominal`;
+    case 'HOLE_DIAMETER_HIGH':
+    case 'HOLE_DIAMETER_LOW':
+      return `Ø${m.diameterMm.toFixed(4)} outside ${h.diameterMm} ${h.limits.label} [${(h.diameterMm + h.limits.lowerMm).toFixed(4)}, ${(h.diameterMm + h.limits.upperMm).toFixed(4)}]`;
+    case 'HOLE_POSITION':
+      return `position Ø${r.positionMm.toFixed(4)} > ${h.positionTolMm}`;
+    case 'HOLE_ROUNDNESS':
+      return `roundness ${m.roundnessMm.toFixed(4)} > ${h.roundnessMaxMm}`;
+    case 'HOLE_DELAMINATION':
+      return `Fd ${m.fd.toFixed(3)} > ${h.fdMax}`;
+    case 'HOLE_COUNTERSINK':
+      return Number.isNaN(m.countersinkMm)
+        ? 'countersink not found'
+        : `countersink Ø${m.countersinkMm.toFixed(3)} outside ${h.countersink?.diameterMm} +${h.countersink?.plusMm}/−${h.countersink?.minusMm}`;
+    case 'HOLE_UNEXPECTED':
+      return 'matches no nominal position';
   }
-  return `${h.id}: ${parts.join('; ')}`;
 }

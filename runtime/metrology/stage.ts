@@ -8,7 +8,7 @@ import { PixelToMm, readCalibration } from './calibration.ts';
 import type { Decision } from '../decision/rules.ts';
 import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { Defect, Reason } from '../results/result.ts';
-import { PartInspector, type PartResult } from './part.ts';
+import { describeFinding, PartInspector, type PartResult } from './part.ts';
 import { HOLE_REASONS, type MetrologyConfig } from './spec.ts';
 
 export const METROLOGY_SOURCE = 'metrology';
@@ -78,7 +78,6 @@ export class MetrologyStage {
         if (r.hole.countersink) m[k.cs] = round(r.m.countersinkMm);
       }
       if (r.ok) continue;
-      for (const code of r.reasons) reasons.push({ code, source: METROLOGY_SOURCE, detail: r.detail });
       defects.push(
         holeDefect(
           r.reasons[0]!.toLowerCase(),
@@ -89,6 +88,7 @@ export class MetrologyStage {
         ),
       );
     }
+    pushHoleReasons(part, reasons);
     if (this.flagUnexpected) pushUnexpected(part, reasons, defects);
     if (reasons.length === 0) return decision;
     return { verdict: 'NOK', reasons, measurements: m, defects };
@@ -105,16 +105,43 @@ export class MetrologyStage {
   }
 }
 
+/**
+ * One reason per HOLE_* code for the part (a PLC reason bit is per code), in HOLE_REASONS order; its detail names
+ * every hole that failed that way, holes with the same finding grouped: `A1, A2: no hole within 1.5 mm of nominal`
+ * or `A1: Ø5.0712 outside 5 ±0.05 [4.9500, 5.0500]; B2: Ø4.9301 …`. Per-hole values stay in the measurements.
+ */
+function pushHoleReasons(part: PartResult, reasons: Reason[]): void {
+  if (part.holes.every((r) => r.ok)) return;
+  for (const code of HOLE_REASONS) {
+    const byFinding = new Map<string, string[]>();
+    for (const r of part.holes) {
+      if (!r.reasons.includes(code)) continue;
+      const finding = describeFinding(r, code);
+      const ids = byFinding.get(finding);
+      if (ids) ids.push(r.hole.id);
+      else byFinding.set(finding, [r.hole.id]);
+    }
+    if (byFinding.size === 0) continue;
+    const detail = [...byFinding].map(([finding, ids]) => `${ids.join(', ')}: ${finding}`).join('; ');
+    reasons.push({ code, source: METROLOGY_SOURCE, detail });
+  }
+}
+
+/** All holes found away from every nominal position, as one HOLE_UNEXPECTED reason (one defect each). */
 function pushUnexpected(part: PartResult, reasons: Reason[], defects: Defect[]): void {
   const u = part.unexpected;
+  if (u.length === 0) return;
+  const at: string[] = [];
   for (let i = 0; i < u.length; i += 3) {
-    reasons.push({
-      code: 'HOLE_UNEXPECTED',
-      source: METROLOGY_SOURCE,
-      detail: `hole at (${u[i]!.toFixed(1)}, ${u[i + 1]!.toFixed(1)}) px matches no nominal position`,
-    });
+    at.push(`(${u[i]!.toFixed(1)}, ${u[i + 1]!.toFixed(1)}) px`);
     defects.push(holeDefect('hole_unexpected', u[i]!, u[i + 1]!, u[i + 2]!, null));
   }
+  const what = at.length === 1 ? 'hole' : `${at.length} holes`;
+  reasons.push({
+    code: 'HOLE_UNEXPECTED',
+    source: METROLOGY_SOURCE,
+    detail: `${what} at ${at.join(', ')} match${at.length === 1 ? 'es' : ''} no nominal position`,
+  });
 }
 
 function holeDefect(label: string, cx: number, cy: number, dPx: number, dMm: number | null): Defect {

@@ -6,34 +6,55 @@ import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { StationModel } from '../inference/station-model.ts';
 import { decide, type Decision, type FrameGeometry } from '../decision/rules.ts';
 import type { StationConfig } from '../config/schema.ts';
-import type { InspectionResult, ModelRef, StageTimings } from '../results/result.ts';
+import type { InspectionResult, ModelRef, Reason, StageTimings } from '../results/result.ts';
+import type { FrameGate } from './frame-gate.ts';
 import type { MetrologyStage } from '../metrology/stage.ts';
 
 export function emptyTimings(): StageTimings {
-  return { acquireMs: 0, queueMs: 0, preprocessMs: 0, inferMs: 0, decodeMs: 0, decideMs: 0, measureMs: 0, totalMs: 0 };
+  return { acquireMs: 0, queueMs: 0, gateMs: 0, preprocessMs: 0, inferMs: 0, decodeMs: 0, decideMs: 0, measureMs: 0, totalMs: 0 };
 }
 
+export interface InspectStages {
+  /** The frame-acceptance gate; null only in tools that inspect frames the gate has already judged. */
+  readonly gate: FrameGate | null;
+  readonly metrology?: MetrologyStage | null;
+}
+
+/**
+ * Gate → for each model preprocess → (input check) → infer → decode → decide → metrology. A frame the gate
+ * rejects goes no further: it is NOK with its FRAME_REJECTED reason and the statistics measured so far.
+ */
 export async function inspectFrame(
   models: readonly StationModel[],
   slot: FrameSlot,
   geometry: FrameGeometry,
   t: StageTimings,
-  metrology: MetrologyStage | null = null,
+  stages: InspectStages,
 ): Promise<Decision> {
+  const { gate, metrology = null } = stages;
+  const measurements: Record<string, number> = {};
   let t0 = performance.now();
+  const frameRejected = gate?.checkFrame(slot, measurements) ?? null;
+  let t1 = performance.now();
+  t.gateMs = t1 - t0;
+  if (frameRejected !== null) return rejectedDecision(frameRejected, measurements);
+  t0 = t1;
   for (const m of models) {
     m.preprocess(slot);
-    let t1 = performance.now();
-    t.preprocessMs += t1 - t0;
-    await m.infer();
-    t0 = performance.now();
-    t.inferMs += t0 - t1;
-    m.decode();
     t1 = performance.now();
-    t.decodeMs += t1 - t0;
-    t0 = t1;
+    t.preprocessMs += t1 - t0;
+    const inputRejected = gate?.checkModelInput(m, measurements) ?? null;
+    t0 = performance.now();
+    t.gateMs += t0 - t1;
+    if (inputRejected !== null) return rejectedDecision(inputRejected, measurements);
+    await m.infer();
+    t1 = performance.now();
+    t.inferMs += t1 - t0;
+    m.decode();
+    t0 = performance.now();
+    t.decodeMs += t0 - t1;
   }
-  const decision = decide(models, geometry);
+  const decision = decide(models, geometry, measurements);
   t.decideMs = performance.now() - t0;
   if (metrology === null) return decision;
   // Hole metrology joins the models' decision: its HOLE_* reasons add to theirs.
@@ -41,6 +62,10 @@ export async function inspectFrame(
   const joined = metrology.apply(slot, decision);
   t.measureMs = performance.now() - t0;
   return joined;
+}
+
+function rejectedDecision(reason: Reason, measurements: Record<string, number>): Decision {
+  return { verdict: 'NOK', reasons: [reason], measurements, defects: [] };
 }
 
 export function frameGeometry(config: StationConfig, slot: FrameSlot): FrameGeometry {

@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { FrameSource } from '../adapter.ts';
 import type { StationConfig } from '../config/schema.ts';
-import { isLinesightError } from '../errors.ts';
+import { isLinesightError, LinesightError } from '../errors.ts';
 import { FramePool } from '../frame/frame-pool.ts';
 import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { StationModel } from '../inference/station-model.ts';
@@ -24,8 +24,12 @@ import { stageRecorders, type Stage, type LatencyRecorder } from '../timing/late
 import { FrameQueue } from './frame-queue.ts';
 import type { MetrologyStage } from '../metrology/stage.ts';
 import type { TriggerOutcome, TriggerRequest, TriggerTarget } from './trigger.ts';
+import { FRAME_REJECTED, FrameGate, rejectionCheck } from './frame-gate.ts';
 
-/** Receives each decided result; returns it with its stored sequence. Store + outbox live behind it. */
+/**
+ * Receives each decided result; returns the result delivered, with its sequence — the same one, or its NOK
+ * replacement when the store failed under stop-line (runtime/results/router.ts). Never throws for the store.
+ */
 export interface ResultHandler {
   handle(result: InspectionResult): InspectionResult;
 }
@@ -47,6 +51,35 @@ export class StationCounters {
   ok = 0;
   nok = 0;
   inspectionErrors = 0;
+  /** Frames the acceptance gate rejected (NOK FRAME_REJECTED), in total and by check (dark, focus, model.input …). */
+  rejected = 0;
+  readonly rejectedBy: Record<string, number> = {};
+}
+
+/** The most memory one station's frame pool may preallocate: a larger one is a configuration mistake. */
+export const MAX_FRAME_POOL_BYTES = 4 * 1024 ** 3;
+
+/**
+ * The frame pool a station preallocates — the queue, one slot being grabbed and one being inspected, never fewer
+ * than `poolSlots` — checked against MAX_FRAME_POOL_BYTES (LS_ERR_CONFIG_INVALID naming the station), so a typo in
+ * a frame size is a clear refusal at validate and boot, not a RangeError from a typed array.
+ */
+export function checkFramePool(
+  config: Pick<StationConfig, 'name' | 'poolSlots' | 'backpressure'>,
+  source: Pick<FrameSource, 'maxWidth' | 'maxHeight' | 'channels'>,
+): { slots: number; slotBytes: number } {
+  const slots = Math.max(config.poolSlots, config.backpressure.queueDepth + 2);
+  const slotBytes = source.maxWidth * source.maxHeight * source.channels;
+  const total = slots * slotBytes;
+  if (!(Number.isSafeInteger(slotBytes) && slotBytes > 0 && total <= MAX_FRAME_POOL_BYTES)) {
+    const gib = (total / 1024 ** 3).toFixed(1);
+    throw new LinesightError(
+      'LS_ERR_CONFIG_INVALID',
+      `station ${config.name}: its frame pool would take ${slots} slots × ${source.maxWidth}×${source.maxHeight}×${source.channels} bytes = ${gib} GiB, more than the ${MAX_FRAME_POOL_BYTES / 1024 ** 3} GiB limit; lower poolSlots or the frame size`,
+      { station: config.name, slots, slotBytes, limit: MAX_FRAME_POOL_BYTES },
+    );
+  }
+  return { slots, slotBytes };
 }
 
 export type StationState = 'idle' | 'running' | 'stopping' | 'stopped';
@@ -62,6 +95,7 @@ export class Station implements TriggerTarget {
   readonly models: readonly StationModel[];
   private readonly modelRefs: readonly ModelRef[];
   private readonly metrology: MetrologyStage | null;
+  private readonly gate: FrameGate;
   private readonly results: ResultHandler;
   private readonly log: Logger;
   private readonly pool: FramePool;
@@ -98,11 +132,11 @@ export class Station implements TriggerTarget {
     this.metrology = args.metrology ?? null;
     this.results = args.results;
     this.log = args.log;
-    const depth = args.config.backpressure.queueDepth;
-    // Slots: the queue, one being grabbed and one being inspected; never fewer than configured.
-    const slots = Math.max(args.config.poolSlots, depth + 2);
-    this.pool = new FramePool(slots, args.source.maxWidth * args.source.maxHeight * args.source.channels);
-    this.queue = new FrameQueue(depth);
+    const { slots, slotBytes } = checkFramePool(args.config, args.source);
+    this.pool = new FramePool(slots, slotBytes);
+    this.queue = new FrameQueue(args.config.backpressure.queueDepth);
+    this.gate = new FrameGate(args.config.acceptance, { width: args.source.maxWidth, height: args.source.maxHeight }, args.config.roi ?? null);
+    this.reportGate();
     this.onTick = this.onTick.bind(this);
     this.pump = this.pump.bind(this);
   }
@@ -276,7 +310,7 @@ export class Station implements TriggerTarget {
     t.queueMs = performance.now() - slot.captureMs;
     let decision: Decision;
     try {
-      decision = await inspectFrame(this.models, slot, frameGeometry(this.config, slot), t, this.metrology);
+      decision = await inspectFrame(this.models, slot, frameGeometry(this.config, slot), t, { gate: this.gate, metrology: this.metrology });
     } catch (err) {
       this.counters.inspectionErrors++;
       this.log.error({ err, frame: slot.sequence }, 'inspection failed; part is NOK');
@@ -284,8 +318,8 @@ export class Station implements TriggerTarget {
     }
     const decidedAt = performance.now();
     t.totalMs = decidedAt - slot.triggerMs;
-    const result = buildResult(this.line, this.config, this.modelRefs, slot, decision, t);
-    this.results.handle(result);
+    // What the sinks were given: with a failing store under stop-line, a NOK STORE_FAILED in its place.
+    const result = this.results.handle(buildResult(this.line, this.config, this.modelRefs, slot, decision, t));
     this.latency.store.record(performance.now() - decidedAt);
     this.account(result);
     this.release(slot, result);
@@ -305,15 +339,34 @@ export class Station implements TriggerTarget {
     c.inspected++;
     if (r.verdict === 'OK') c.ok++;
     else c.nok++;
+    const first = r.reasons[0];
+    if (first?.code === FRAME_REJECTED) {
+      c.rejected++;
+      const check = rejectionCheck(first);
+      c.rejectedBy[check] = (c.rejectedBy[check] ?? 0) + 1;
+    }
     const t = r.timings;
     const l = this.latency;
     l.queue.record(t.queueMs);
+    l.gate.record(t.gateMs);
     l.preprocess.record(t.preprocessMs);
     l.infer.record(t.inferMs);
     l.decode.record(t.decodeMs);
     l.decide.record(t.decideMs);
     if (this.metrology) l.measure.record(t.measureMs);
     l.total.record(t.totalMs);
+  }
+
+  /** Says at boot what the gate will not check, so a line engineer is not surprised by it later. */
+  private reportGate(): void {
+    const g = this.gate.config;
+    if (!g.enabled) {
+      this.log.warn('frame-acceptance gate is off (acceptance.enabled: false): blank or broken frames reach the models');
+      return;
+    }
+    if (!g.inDistribution) return;
+    const without = this.models.filter((m) => m.onnx.manifest.inputStats === undefined).map((m) => m.name);
+    if (without.length > 0) this.log.warn({ models: without }, 'model.yaml has no inputStats: no in-distribution check for these models');
   }
 
   private reachedMaxParts(): boolean {

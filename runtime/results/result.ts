@@ -28,6 +28,8 @@ export interface Defect {
 export interface StageTimings {
   acquireMs: number;
   queueMs: number;
+  /** Frame-acceptance gate (runtime/pipeline/frame-gate.ts): frame statistics and each model's input check. */
+  gateMs: number;
   preprocessMs: number;
   inferMs: number;
   decodeMs: number;

@@ -6,6 +6,8 @@ import type { Backlog, PendingResult, ResultStore, StoredResult } from './sqlite
 
 /** Default bound of a dispatcher's in-memory queue (see OutboxOptions.memoryBound). */
 export const DEFAULT_MEMORY_BOUND = 256;
+/** Most unstored results (offerUnstored) waiting for one sink; beyond it the oldest are given up (counted). */
+export const UNSTORED_BOUND = 256;
 
 export interface OutboxOptions {
   readonly store: ResultStore;
@@ -53,6 +55,12 @@ export interface OutboxCounters {
   backlogWarnings: number;
   /** Results given up by the drop-oldest overflow policy. */
   dropped: number;
+  /** Results delivered without an outbox row (offerUnstored: the store failed). Not in `delivered`. */
+  unstoredDelivered: number;
+  /** Unstored results given up: beyond UNSTORED_BOUND, or still waiting at close. */
+  unstoredDropped: number;
+  /** Deliveries whose markDelivered failed (the store refused the write); marked later, never delivered twice. */
+  markFailures: number;
 }
 
 export interface OutboxDispatcherEvents {
@@ -87,7 +95,18 @@ interface MemoryEntry {
  */
 export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   readonly sink: ResultSink;
-  readonly counters: OutboxCounters = { delivered: 0, fromMemory: 0, replayed: 0, failures: 0, retries: 0, backlogWarnings: 0, dropped: 0 };
+  readonly counters: OutboxCounters = {
+    delivered: 0,
+    fromMemory: 0,
+    replayed: 0,
+    failures: 0,
+    retries: 0,
+    backlogWarnings: 0,
+    dropped: 0,
+    unstoredDelivered: 0,
+    unstoredDropped: 0,
+    markFailures: 0,
+  };
   private readonly store: ResultStore;
   private readonly log: Logger | undefined;
   private readonly initialBackoffMs: number;
@@ -116,6 +135,16 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   private overBacklog = false;
   private closed = false;
   private drainWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  /**
+   * Results the store could not take (offerUnstored), oldest first: no outbox row, delivered once each, in
+   * sequence order among the outbox rows (before any row with a higher sequence).
+   */
+  private readonly unstored: StoredResult['result'][] = [];
+  /**
+   * Rows delivered whose markDelivered failed (the store refuses writes): kept here so a replay does not deliver
+   * them again (it reads after the highest), marked at the start of each later drain. Ids in delivery order.
+   */
+  private readonly unmarked = new Set<number>();
 
   constructor(options: OutboxOptions) {
     super();
@@ -163,6 +192,25 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   }
 
   /**
+   * A result the store could not take (runtime/results/router.ts, docs/store.md "When the store fails"): delivered
+   * once, from memory, after every pending row of a lower sequence and before any of a higher one; retried like
+   * any delivery, never marked (there is no row). At most UNSTORED_BOUND wait; older ones are given up.
+   */
+  offerUnstored(result: StoredResult['result']): void {
+    if (this.closed) return;
+    this.unstored.push(result);
+    if (this.unstored.length > UNSTORED_BOUND) {
+      const gone = this.unstored.shift();
+      this.counters.unstoredDropped++;
+      this.log?.warn(
+        { sink: this.sink.name, sequence: gone?.sequence, bound: UNSTORED_BOUND },
+        'unstored result given up: the sink is too far behind',
+      );
+    }
+    this.wake();
+  }
+
+  /**
    * A result was appended for this sink without being handed over: the dispatcher reads it from SQLite. While
    * backing off this waits for the retry instead of hammering.
    */
@@ -179,8 +227,18 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
   /** Resolves the next time the outbox is found empty (at once if it is idle and empty now). */
   drained(): Promise<void> {
     if (this.closed) return Promise.reject(closedError(this.sink.name));
-    if (!this.active && this.retryTimer === null && this.backlog().count === 0) return Promise.resolve();
+    const idle = !this.active && this.retryTimer === null && this.unstored.length === 0;
+    if (idle && this.idleBacklog() === 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  /** Rows still owed and not delivered from memory; -1 when the store cannot say (then drained() waits). */
+  private idleBacklog(): number {
+    try {
+      return this.backlog().count - this.unmarked.size;
+    } catch {
+      return -1;
+    }
   }
 
   /** Stops retries, waits for a delivery in flight to settle and rejects pending `drained()` waiters. */
@@ -192,6 +250,11 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.sink.interrupt?.(); // a delivery waiting on a PLC acknowledgement must not hold shutdown
     await this.running;
     this.memory.length = 0;
+    if (this.unstored.length > 0) {
+      this.counters.unstoredDropped += this.unstored.length;
+      this.log?.warn({ sink: this.sink.name, count: this.unstored.length }, 'unstored results not delivered before close');
+      this.unstored.length = 0;
+    }
     const waiters = this.drainWaiters.splice(0);
     for (const w of waiters) w.reject(closedError(this.sink.name));
   }
@@ -215,25 +278,31 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
       // Yield once: the frame path that called offer() finishes its turn (verdict listeners, slot release)
       // before the outbox delivers, so the store stage times the append alone.
       await Promise.resolve();
+      this.markLater();
       for (;;) {
         if (this.caughtUp) {
           const entry = this.memory[0];
+          if (this.unstoredBefore(entry?.result.sequence ?? Infinity)) {
+            if (!(await this.deliverUnstored(entry?.result.sequence ?? Infinity))) return;
+            continue; // offers may have come in meanwhile: look again
+          }
           if (entry === undefined) break; // nothing owed: the check drain's finally pairs with
           if (this.closed) return;
           if (!(await this.deliverOne(entry, true))) return;
           continue;
         }
-        const batch = this.store.pending(name, this.batchSize);
+        const batch = this.store.pending(name, this.batchSize, this.lastUnmarked());
         if (batch.length === 0) {
           // Replay found nothing pending: any copies left in memory were delivered or given up already.
           this.memory.length = 0;
           this.caughtUp = true;
-          break;
+          continue; // unstored results, if any, then the "nothing owed" check above
         }
         if (this.checkBacklog(batch.length)) continue; // rows were dropped: read the batch again
         for (const row of batch) {
           if (this.closed) return;
           if (this.joinMemory(row)) break; // caught up: the rest of this batch is in memory
+          if (this.unstoredBefore(row.result.sequence) && !(await this.deliverUnstored(row.result.sequence))) return;
           if (!(await this.deliverOne(row, false))) return;
         }
       }
@@ -275,7 +344,7 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
       this.onFailure(row, err, fromMemory);
       return false;
     }
-    this.store.markDelivered(this.sink.name, row.id);
+    this.mark(row.id);
     // Offers during the delivery may have pushed this entry out of a full queue.
     if (fromMemory && this.memory[0] === row) this.memory.shift();
     this.counters.delivered++;
@@ -285,6 +354,66 @@ export class OutboxDispatcher extends EventEmitter<OutboxDispatcherEvents> {
     this.consecutiveFailures = 0;
     this.emit('delivered', row);
     return true;
+  }
+
+  private unstoredBefore(sequence: number): boolean {
+    const head = this.unstored[0];
+    return head !== undefined && head.sequence < sequence;
+  }
+
+  /** Delivers the unstored results with a sequence below `before`, in order; false when one failed (retry scheduled). */
+  private async deliverUnstored(before: number): Promise<boolean> {
+    let r: StoredResult['result'] | undefined;
+    while ((r = this.unstored[0]) !== undefined && r.sequence < before) {
+      if (this.closed) return false;
+      try {
+        await this.sink.deliver(r);
+      } catch (err) {
+        this.counters.failures++;
+        const retryInMs = this.scheduleRetry();
+        this.log?.warn({ err, sink: this.sink.name, sequence: r.sequence, retryInMs }, 'sink delivery of an unstored result failed; retried');
+        return false;
+      }
+      if (this.unstored[0] === r) this.unstored.shift();
+      this.counters.unstoredDelivered++;
+      this.consecutiveFailures = 0;
+    }
+    return true;
+  }
+
+  /** Marks a delivered row; when the store refuses, keeps the id so the row is neither lost nor delivered twice. */
+  private mark(id: number): void {
+    try {
+      this.store.markDelivered(this.sink.name, id);
+    } catch (err) {
+      this.counters.markFailures++;
+      if (this.unmarked.size === 0) {
+        this.log?.error(
+          { err, sink: this.sink.name, resultId: id },
+          'cannot mark a delivered result; it is kept in memory and marked once the store takes writes',
+        );
+      }
+      this.unmarked.add(id);
+    }
+  }
+
+  /** Retries the marks the store refused; stops at the first refusal (the rest wait for the next drain). */
+  private markLater(): void {
+    for (const id of this.unmarked) {
+      try {
+        this.store.markDelivered(this.sink.name, id);
+      } catch {
+        return;
+      }
+      this.unmarked.delete(id);
+    }
+  }
+
+  /** Highest delivered-but-unmarked row id: a replay reads after it (rows are delivered in order). 0 when none. */
+  private lastUnmarked(): number {
+    let last = 0;
+    for (const id of this.unmarked) last = id;
+    return last;
   }
 
   /**

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -7,6 +6,8 @@ import type { InspectionResult, Verdict } from '../results/result.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { StoreRetention, type PruneReport, type RetentionCounters, type RetentionOptions } from './retention.ts';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
+import { ensureStoreFolder } from './store-path.ts';
+import { DiskGuard, type DiskGuardOptions } from './disk-guard.ts';
 
 /** A result as read back from the store, with its row id (the outbox key). */
 export interface StoredResult {
@@ -38,6 +39,11 @@ export interface ResultStoreOptions {
   readonly retention?: RetentionOptions | undefined;
   /** Where retention logs what it removed. */
   readonly log?: Logger | undefined;
+  /**
+   * Free-space guard of the database's folder (the line YAML's `store.freeSpace`; disk-guard.ts); without it,
+   * or for ':memory:', there is none. Started with the store, stopped by close().
+   */
+  readonly freeSpace?: Omit<DiskGuardOptions, 'log'> | undefined;
 }
 
 export interface StoreCounters {
@@ -80,15 +86,20 @@ export class ResultStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
   readonly counters: StoreCounters = { pendingQueries: 0, pendingRows: 0 };
   private readonly appendTxn: (result: InspectionResult, sinks: readonly string[]) => { sequence: number; id: number };
+  private readonly lateTxn: (results: readonly InspectionResult[]) => number;
   private closed = false;
   private readonly checkpointer: WalCheckpointer | null;
   private readonly retention: StoreRetention;
+  /** Highest sequence handed out per `line\0station` in this run, stored or reserved (reserveSequence). */
+  private readonly issued = new Map<string, number>();
+  /** The free-space guard, when the store has `freeSpace` options and a file. */
+  readonly disk: DiskGuard | null;
 
   constructor(path: string, options: ResultStoreOptions = {}) {
     this.path = path;
     let db: Database.Database | undefined;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      ensureStoreFolder(path); // not mkdirSync(…, { recursive: true }): it spins for ever under /proc (store-path.ts)
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       // NORMAL under WAL can lose the last commits on power loss but never corrupts; fsync per part is too slow.
@@ -101,35 +112,39 @@ export class ResultStore {
       this.retention = new StoreRetention(db, options.retention ?? {}, options.log);
     } catch (err) {
       db?.close();
-      throw storeError('cannot open the result store', path, 'open', err);
+      throw storeError(`cannot open the result store at ${path}: ${causeMessage(err)}`, path, 'open', err);
     }
     this.db = db;
     this.checkpointer = path !== ':memory:' && options.checkpointInWorker !== false ? new WalCheckpointer(path) : null;
     const s = this.stmt;
     const txn = this.db.transaction((result: InspectionResult, sinks: readonly string[]) => {
-      const sequence = (s.lastSequence.get(result.line, result.station) as number) + 1;
-      const info = s.insertResult.run(
-        result.line,
-        result.station,
-        sequence,
-        result.partId,
-        result.recipe,
-        result.frameSequence,
-        result.verdict,
-        JSON.stringify(result.reasons),
-        JSON.stringify(result.measurements),
-        JSON.stringify(result.defects),
-        JSON.stringify(result.models),
-        JSON.stringify(result.timings),
-        result.capturedAt,
-        result.decidedAt,
-      );
+      // Above any sequence reserved for an unstored result in this run, so a PLC never sees one twice.
+      const issued = this.issued.get(stationKey(result)) ?? 0;
+      const sequence = Math.max(s.lastSequence.get(result.line, result.station) as number, issued) + 1;
+      const info = s.insertResult.run(...resultRow(result, sequence));
       for (const sink of sinks) s.insertOutbox.run(info.lastInsertRowid, sink);
       return { sequence, id: Number(info.lastInsertRowid) };
     });
     // Take the write lock first: read-then-write in a deferred transaction can hit SQLITE_BUSY.
     this.appendTxn = (result, sinks) => txn.immediate(result, sinks);
+    const late = this.db.transaction((results: readonly InspectionResult[]) => {
+      let stored = 0;
+      for (const r of results) stored += s.insertLate.run(...resultRow(r, r.sequence)).changes;
+      return stored;
+    });
+    this.lateTxn = (results) => late.immediate(results);
     this.retention.start();
+    const guarded = path !== ':memory:' && options.freeSpace !== undefined;
+    this.disk = guarded ? new DiskGuard(dirname(path), { ...options.freeSpace, log: options.log }) : null;
+    this.disk?.on('change', (state) => {
+      if (state === 'critical' && this.retention.enabled && !this.closed) this.pruneNow().catch(() => {}); // logged by retention
+    });
+    this.disk?.start();
+  }
+
+  /** False while the store's disk is critically low (disk-guard.ts); the NOK image archive consults it. */
+  allowsArchive(): boolean {
+    return this.disk?.allowsArchive() ?? true;
   }
 
   /** Stores the result with the station's next sequence and queues it for each durable sink; sets result.sequence. */
@@ -159,13 +174,48 @@ export class ResultStore {
     }
     // Only after commit, so a failed append leaves the result unstored (sequence 0).
     result.sequence = row.sequence;
+    this.issued.set(stationKey(result), row.sequence);
     this.retention.appended();
     return { id: row.id, result };
   }
 
-  /** Results not yet delivered to `sink`, oldest first. Read back and parsed from SQLite: the replay path. */
-  pending(sink: string, limit: number): PendingResult[] {
-    const rows = this.run('pending', () => this.stmt.pending.all(sink, limit) as PendingRow[]);
+  /**
+   * The sequence for a result delivered without being stored (the store failed): the station's next one, which
+   * no later append of this run will reuse. Never throws: without a known last sequence it asks SQLite, and
+   * when that fails too it counts from 0 (storeLate then skips a result whose sequence is taken).
+   */
+  reserveSequence(line: string, station: string): number {
+    const key = `${line}\0${station}`;
+    let last = this.issued.get(key);
+    if (last === undefined) {
+      try {
+        last = this.closed ? 0 : this.lastSequence(line, station);
+      } catch {
+        last = 0;
+      }
+    }
+    this.issued.set(key, last + 1);
+    return last + 1;
+  }
+
+  /**
+   * Writes results that were delivered while the store failed, with the sequences they were delivered under
+   * (reserveSequence) and no outbox rows (their sinks already had them), in one transaction. A result whose
+   * sequence is already stored is skipped. Returns how many were written; throws LS_ERR_STORE_FAILED.
+   */
+  storeLate(results: readonly InspectionResult[]): number {
+    if (results.length === 0) return 0;
+    const stored = this.run('storeLate', () => this.lateTxn(results));
+    for (let i = 0; i < stored; i++) this.retention.appended();
+    return stored;
+  }
+
+  /**
+   * Results not yet delivered to `sink`, oldest first, with a row id above `afterId`. Read back and parsed from
+   * SQLite: the replay path.
+   */
+  pending(sink: string, limit: number, afterId = 0): PendingResult[] {
+    const rows = this.run('pending', () => this.stmt.pending.all(sink, afterId, limit) as PendingRow[]);
     this.counters.pendingQueries++;
     this.counters.pendingRows += rows.length;
     return rows.map((row) => ({ id: row.id, result: rehydrate(row), attempts: row.attempts, lastError: row.last_error }));
@@ -226,6 +276,7 @@ export class ResultStore {
     if (this.closed) return;
     this.closed = true;
     this.retention.stopSync();
+    this.disk?.stop();
     this.checkpointer?.stop();
     this.run('close', () => this.db.close());
   }
@@ -245,10 +296,13 @@ function prepareStatements(db: Database.Database) {
     insertResult: db.prepare(`INSERT INTO results (line, station, sequence, part_id, recipe, frame_sequence, verdict,
       reasons_json, measurements_json, defects_json, models_json, timings_json, captured_at, decided_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertLate: db.prepare(`INSERT OR IGNORE INTO results (line, station, sequence, part_id, recipe, frame_sequence, verdict,
+      reasons_json, measurements_json, defects_json, models_json, timings_json, captured_at, decided_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertOutbox: db.prepare('INSERT INTO outbox (result_id, sink) VALUES (?, ?)'),
     pending: db.prepare(`SELECT ${RESULT_COLUMNS}, o.attempts, o.last_error
       FROM outbox o JOIN results r ON r.id = o.result_id
-      WHERE o.sink = ? AND o.delivered_at IS NULL ORDER BY o.result_id LIMIT ?`),
+      WHERE o.sink = ? AND o.delivered_at IS NULL AND o.result_id > ? ORDER BY o.result_id LIMIT ?`),
     markDelivered: db.prepare(`UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL
       WHERE sink = ? AND result_id = ?`),
     markFailed: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE sink = ? AND result_id = ?'),
@@ -302,8 +356,37 @@ function rehydrate(row: ResultRow): InspectionResult {
   };
 }
 
+function stationKey(r: InspectionResult): string {
+  return `${r.line}\0${r.station}`;
+}
+
+function resultRow(r: InspectionResult, sequence: number) {
+  return [
+    r.line,
+    r.station,
+    sequence,
+    r.partId,
+    r.recipe,
+    r.frameSequence,
+    r.verdict,
+    JSON.stringify(r.reasons),
+    JSON.stringify(r.measurements),
+    JSON.stringify(r.defects),
+    JSON.stringify(r.models),
+    JSON.stringify(r.timings),
+    r.capturedAt,
+    r.decidedAt,
+  ] as const;
+}
+
+function causeMessage(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** LS_ERR_STORE_FAILED naming the path, the operation, SQLite's code and the cause's message (kept as `cause`). */
 function storeError(detail: string, path: string, op: string, cause: unknown, extra: object = {}): LinesightError {
   if (cause instanceof LinesightError) return cause;
   const sqliteCode = (cause as { code?: unknown } | null)?.code;
-  return new LinesightError('LS_ERR_STORE_FAILED', detail, { path, op, sqliteCode, ...extra }, { cause });
+  const full = detail.includes(path) ? detail : `${detail} (${path}): ${causeMessage(cause)}`;
+  return new LinesightError('LS_ERR_STORE_FAILED', full, { path, op, sqliteCode, ...extra }, { cause });
 }

@@ -38,7 +38,7 @@ export class LatencyRecorder {
   }
 }
 
-export const STAGES = ['acquire', 'queue', 'preprocess', 'infer', 'decode', 'decide', 'measure', 'store', 'total'] as const;
+export const STAGES = ['acquire', 'queue', 'gate', 'preprocess', 'infer', 'decode', 'decide', 'measure', 'store', 'total'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export function stageRecorders(): Record<Stage, LatencyRecorder> {

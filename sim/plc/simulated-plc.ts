@@ -85,14 +85,13 @@ export class SimulatedPlc extends EventEmitter<SimulatedPlcEvents> {
     await new Promise<void>((resolve, reject) => {
       server.once('initialized', () => resolve());
       server.once('serverError', (err) => {
+        const cause = asError(err);
         reject(
           new LinesightError(
-            'LS_ERR_PLC_CONNECT_FAILED',
-            'simulated PLC cannot listen',
-            {
-              endpoint: this.endpoint,
-            },
-            { cause: err },
+            'LS_ERR_PLC_LISTEN_FAILED',
+            `simulated PLC cannot listen on ${this.endpoint}: ${cause.message}`,
+            { endpoint: this.endpoint, host: this.host, port: this.requestedPort, errno: (cause as NodeJS.ErrnoException).code },
+            { cause },
           ),
         );
       });

@@ -51,7 +51,7 @@ stations:
     expect(stderr).toContain('line stopped');
 
     const printed = stdout.trim().split('\n');
-    expect(printed[0]).toMatch(/^#000001 surface +(OK|NOK) +\d+\.\d ms {2}part=SYN-5/);
+    expect(printed[0]).toMatch(/^#000001 surface +(OK|NOK) +\d+\.\d ms {2}part=SYN-[0-9A-Z]+-5/);
     const db = new Database(path.join(dir, 'results.sqlite'), { readonly: true });
     const seqs = (db.prepare('SELECT sequence FROM results ORDER BY id').all() as { sequence: number }[]).map((r) => r.sequence);
     const undelivered = db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number };

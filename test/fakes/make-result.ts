@@ -30,7 +30,7 @@ export function makeResult(
     defects:
       verdict === 'NOK' ? [{ model: 'surface-anomaly', label: 'scratch', score: 0.91, bboxPx: [10, 20, 30, 40], areaPx: 1200, areaMm2: null }] : [],
     models: [{ name: 'surface-anomaly', sha256: 'ab'.repeat(32) }],
-    timings: { acquireMs: 1, queueMs: 0.5, preprocessMs: 2, inferMs: 7.25, decodeMs: 1, decideMs: 0.1, measureMs: 0, totalMs: 11.85 },
+    timings: { acquireMs: 1, queueMs: 0.5, gateMs: 0.3, preprocessMs: 2, inferMs: 7.25, decodeMs: 1, decideMs: 0.1, measureMs: 0, totalMs: 11.85 },
     capturedAt: new Date(decidedMs - 20).toISOString(),
     decidedAt: new Date(decidedMs).toISOString(),
   };

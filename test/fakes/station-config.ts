@@ -1,6 +1,7 @@
 /** A software-triggered surface station on the shipped surface-anomaly model, as the station-level tests build one. */
 import type { StationConfig } from '../../runtime/config/schema.ts';
 import { DEFAULT_RUN_TIMEOUT_MS } from '../../runtime/inference/inference-worker.ts';
+import { DEFAULT_ACCEPTANCE } from '../../runtime/pipeline/frame-gate.ts';
 
 export function stationConfig(over: Partial<StationConfig> = {}): StationConfig {
   return {
@@ -12,6 +13,7 @@ export function stationConfig(over: Partial<StationConfig> = {}): StationConfig 
     backpressure: { policy: 'every-trigger', queueDepth: 1 },
     models: [{ manifest: 'surface-anomaly/model.yaml', intraOpThreads: 1, runTimeoutMs: DEFAULT_RUN_TIMEOUT_MS }],
     sinks: [],
+    acceptance: DEFAULT_ACCEPTANCE,
     ...over,
   };
 }

@@ -13,7 +13,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { Prng } from '../../sim/scenes/prng.ts';
 import {
@@ -32,6 +31,7 @@ import {
   renderHoleCrop,
   type HoleDefectKind,
 } from '../../sim/scenes/hole-defects.ts';
+import { intArg, numberArg, scriptArgs, scriptUsageError } from '../script-args.ts';
 
 export type ExportKind = 'surface' | 'holes' | 'hole-crops';
 
@@ -126,14 +126,23 @@ export async function exportParts(o: ExportOptions, onPart?: (i: number) => void
   return parts;
 }
 
+const USAGE = `usage: npx tsx training/data/export.ts --kind surface|holes|hole-crops --count N --out DIR [--seed S]
+         [--defect-rate R] [--size PX] [--family ${SURFACE_FAMILIES.join('|')}] [--defects a,b,...] [--nuisances basic|extended]
+
+Writes N generated parts (part i uses seed S+i, default S = 1) as PNG files with their ground truth under DIR:
+DIR/good/, DIR/bad/ (STEM.png + STEM.json) and DIR/masks/ for defective parts with a pixel mask.
+--defect-rate: share of defective parts, 0 to 1 (default 0.5); --size: frame side in pixels (default 512,
+128 for hole-crops). Exit 0 written, 2 usage error.`;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
+  const { values } = scriptArgs(process.argv.slice(2), {
+    usage: USAGE,
     options: {
       kind: { type: 'string' },
       count: { type: 'string' },
-      seed: { type: 'string', default: '1' },
+      seed: { type: 'string' },
       out: { type: 'string' },
-      'defect-rate': { type: 'string', default: '0.5' },
+      'defect-rate': { type: 'string' },
       size: { type: 'string' },
       family: { type: 'string' },
       defects: { type: 'string' },
@@ -141,29 +150,29 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     },
   });
   const kind = values.kind as ExportKind;
-  if (!['surface', 'holes', 'hole-crops'].includes(kind) || !values.count || !values.out) {
-    process.stderr.write(
-      'usage: export.ts --kind surface|holes|hole-crops --count N --seed S --out DIR [--defect-rate r] [--size PX] [--family F] [--defects a,b] [--nuisances basic|extended]\n',
-    );
-    process.exit(2);
-  }
-  if (values.family && !SURFACE_FAMILIES.includes(values.family as SurfaceFamily)) {
-    process.stderr.write(`unknown family ${values.family}\n`);
-    process.exit(2);
-  }
-  const count = Number(values.count);
+  if (!['surface', 'holes', 'hole-crops'].includes(kind))
+    scriptUsageError(`--kind must be surface, holes or hole-crops (got '${values.kind ?? ''}')`);
+  if (!values.out) scriptUsageError('--out DIR is required');
+  if (values.count === undefined) scriptUsageError('--count N is required');
+  if (values.family && !SURFACE_FAMILIES.includes(values.family as SurfaceFamily)) scriptUsageError(`unknown --family '${values.family}'`);
+  if (values.nuisances !== undefined && values.nuisances !== 'basic' && values.nuisances !== 'extended')
+    scriptUsageError('--nuisances must be basic or extended');
+  const count = intArg('--count', values.count, 1, 1_000_000, 0);
+  const seed = intArg('--seed', values.seed, 0, 2 ** 31, 1);
+  const defectRate = numberArg('--defect-rate', values['defect-rate'], 0, 1, 0.5);
+  const size = values.size === undefined ? undefined : intArg('--size', values.size, 16, 8192, 0);
   const t0 = performance.now();
   const parts = await exportParts(
     {
       kind,
       count,
-      seed: Number(values.seed),
+      seed,
       out: values.out,
-      defectRate: Number(values['defect-rate']),
-      size: values.size ? Number(values.size) : undefined,
+      defectRate,
+      size,
       family: values.family as SurfaceFamily | undefined,
       defects: values.defects ? values.defects.split(',') : undefined,
-      nuisances: values.nuisances as 'basic' | 'extended' | undefined,
+      nuisances: values.nuisances,
     },
     (i) => {
       if ((i + 1) % 10 === 0 || i + 1 === count) process.stderr.write(`\r${i + 1}/${count} parts`);

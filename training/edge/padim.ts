@@ -13,7 +13,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { stringify } from 'yaml';
 import { IMAGE_EXTENSIONS, readFrameFile } from '../../runtime/frame/decode-image.ts';
-import { Preprocessor } from '../../runtime/inference/preprocess.ts';
+import { Preprocessor, type PreprocessSpec } from '../../runtime/inference/preprocess.ts';
+import { measureInputFeatures, summariseInputFeatures, emptyInputFeatures } from '../../runtime/inference/input-stats.ts';
 import { AnomalyMapDecoder } from '../../runtime/inference/decoders/anomaly-map.ts';
 import { ModelManifestSchema, type AnomalyMapDecoderSpec } from '../../runtime/inference/model-manifest.ts';
 import { GraphBuilder } from '../onnx/graph-builder.ts';
@@ -290,6 +291,8 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
     description: `Edge-trained ${mode} anomaly model (PaDiM-style filter bank + Mahalanobis) from ${fit.length} good parts`,
     input: { name: INPUT, shape: [1, 1, size, size], layout: 'NCHW', pixelFormat: 'Mono8', normalization: { mean: [MEAN], std: [STD] } },
     decoder: { ...spec, normalization },
+    // what the good parts look like to the model: the runtime's in-distribution check (runtime/inference/input-stats.ts)
+    inputStats: goodInputStats(good, size),
     // absolute, on map values of order 1–10: covers kernel differences between thread counts
     golden: { input: 'golden-input.f32', output: 'golden-output.json', tolerance: 1e-3 },
   };
@@ -313,6 +316,12 @@ export async function trainAnomaly(o: TrainOptions): Promise<TrainReport> {
   writeFileSync(path.join(o.out, 'train-report.json'), `${JSON.stringify(report, null, 1)}\n`);
   log(`[${sec().toFixed(1)}s] wrote ${o.out}/model.yaml (threshold ${threshold.toFixed(4)}: ${thresholdRule})`);
   return report;
+}
+
+/** model.yaml `inputStats` over every good image given (fit and calibration split alike). */
+export function goodInputStats(good: readonly Float32Array[], size: number): ReturnType<typeof summariseInputFeatures> {
+  const spec: PreprocessSpec = { width: size, height: size, channels: 1, layout: 'NCHW', mean: [MEAN], std: [STD] };
+  return summariseInputFeatures(good.map((x) => measureInputFeatures(x, spec, emptyInputFeatures())));
 }
 
 const r6 = (v: number): number => Math.round(v * 1e6) / 1e6;

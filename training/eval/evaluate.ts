@@ -27,15 +27,17 @@ export interface EvalResult {
   model: string;
   sha256: string;
   counts: { good: number; bad: number; masks: number };
-  image_auroc: number;
+  image_auroc: number | null;
   pixel_auroc: number | null;
   aupro_30: number | null;
-  f1: number;
-  precision: number;
-  recall: number;
+  f1: number | null;
+  precision: number | null;
+  recall: number | null;
   confusion: { tp: number; fp: number; fn: number; tn: number };
-  miss_rate_at_1pct_false_reject: number;
-  threshold_at_1pct_false_reject: number;
+  miss_rate_at_1pct_false_reject: number | null;
+  threshold_at_1pct_false_reject: number | null;
+  /** Why a metric is null: it could not be computed on these images (never reported as NaN). */
+  unavailable: Record<string, string>;
   per_image: PerImage[];
 }
 
@@ -162,22 +164,33 @@ export async function evaluateModel(o: EvalOptions): Promise<EvalResult> {
     return out;
   };
   const pixel = o.masks && an ? { neg: cat(negPix), pos: cat(posPix) } : null;
+  const counts = { good: per.filter((p) => !p.label).length, bad: per.filter((p) => p.label).length, masks };
+  const unavailable: Record<string, string> = {};
+  const noMask = 'no mask in --masks matches a bad image (STEM.png or STEM_mask.png)';
+  const metric = (key: string, v: number, digits: number, whyNot: string): number | null => {
+    if (Number.isFinite(v)) return Math.round(v * 10 ** digits) / 10 ** digits;
+    unavailable[key] = whyNot;
+    return null;
+  };
+  const sets = `needs good and bad images (${counts.good} good, ${counts.bad} bad)`;
+  if (o.masks && !an) unavailable.pixel_auroc = unavailable.aupro_30 = 'the model gives no anomaly map to compare with --masks';
+  const scored = per.some((p) => !Number.isFinite(p.score)) ? 'the model gave a non-finite score' : sets;
   return {
     model: model.onnx.manifest.name,
     sha256: model.onnx.sha256,
-    counts: { good: per.filter((p) => !p.label).length, bad: per.filter((p) => p.label).length, masks },
-    image_auroc: r4(auroc(scores, labels)),
-    pixel_auroc: pixel ? r4(aurocSplit(pixel.neg, pixel.pos)) : null,
-    aupro_30: pixel ? r4(aupro(pixel.neg, regions, 0.3)) : null,
-    f1: r4(st.f1),
-    precision: r4(st.precision),
-    recall: r4(st.recall),
+    counts,
+    image_auroc: metric('image_auroc', auroc(scores, labels), 4, scored),
+    pixel_auroc: pixel ? metric('pixel_auroc', aurocSplit(pixel.neg, pixel.pos), 4, noMask) : null,
+    aupro_30: pixel ? metric('aupro_30', aupro(pixel.neg, regions, 0.3), 4, noMask) : null,
+    f1: metric('f1', st.f1, 4, sets),
+    precision: metric('precision', st.precision, 4, sets),
+    recall: metric('recall', st.recall, 4, sets),
     confusion: { tp: st.tp, fp: st.fp, fn: st.fn, tn: st.tn },
-    miss_rate_at_1pct_false_reject: r4(mr.missRate),
-    threshold_at_1pct_false_reject: r6(mr.threshold),
+    miss_rate_at_1pct_false_reject: metric('miss_rate_at_1pct_false_reject', mr.missRate, 4, scored),
+    threshold_at_1pct_false_reject: metric('threshold_at_1pct_false_reject', mr.threshold, 6, scored),
+    unavailable,
     per_image: per.map((p) => ({ ...p, score: r6(p.score), normalized: r6(p.normalized) })),
   };
 }
 
-const r4 = (v: number): number => (Number.isFinite(v) ? Math.round(v * 1e4) / 1e4 : v);
 const r6 = (v: number): number => Math.round(v * 1e6) / 1e6;

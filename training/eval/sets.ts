@@ -22,6 +22,7 @@ import {
 import { writePng } from '../data/export.ts';
 import { Prng } from '../../sim/scenes/prng.ts';
 import { SEG_EVAL, segParts } from '../lab/package.ts';
+import { scriptArgs, scriptUsageError } from '../script-args.ts';
 
 const S = 512;
 const buf = new Uint8Array(S * S);
@@ -70,9 +71,17 @@ export function edgeParts(
   });
 }
 
+const USAGE = `usage: npx tsx training/eval/sets.ts [OUT_DIR [seg|edge]]
+
+Writes the fixed evaluation sets as image folders (good/, bad/, masks/) under OUT_DIR (default var/eval-sets):
+the surface segmenter's held-out blocks (seg) and the edge-training sets (edge); both unless one is named.
+Exit 0 written, 2 usage error.`;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const out = process.argv[2] ?? 'var/eval-sets';
-  const only = process.argv[3];
+  const { positionals } = scriptArgs(process.argv.slice(2), { usage: USAGE, positionals: { max: 2 } });
+  const out = positionals[0] ?? 'var/eval-sets';
+  const only = positionals[1];
+  if (only !== undefined && only !== 'seg' && only !== 'edge') scriptUsageError(`unknown set '${only}' (seg or edge)`);
   if (!only || only === 'seg') {
     await writeSet(join(out, 'seg-held-out-seeds'), segParts(SEG_EVAL.heldOutSeeds), 'extended');
     await writeSet(join(out, 'seg-held-out-family'), segParts(SEG_EVAL.heldOutFamily), 'extended');

@@ -194,8 +194,8 @@ shipped model (${Object.keys(SHIPPED_GOLDEN_FRAMES).join(', ')}) gets its preset
 
 Exit 0 on success, 2 on a usage error, 1 on any other failure.`;
 
-function usage(message: string): LinesightError {
-  return new LinesightError('LS_ERR_USAGE', message, {});
+function usage(message: string, cause?: unknown): LinesightError {
+  return new LinesightError('LS_ERR_USAGE', message, {}, cause === undefined ? undefined : { cause });
 }
 
 function number(name: string, v: string | undefined, integer: boolean): number | undefined {
@@ -272,7 +272,7 @@ function parseCli(argv: string[]): 'help' | { dirs: string[]; image?: string; sc
       },
     }));
   } catch (err) {
-    throw usage((err as Error).message);
+    throw usage((err as Error).message, err);
   }
   if (values.help) return 'help';
   if (positionals.length === 0) throw usage('give at least one MODEL_DIR (a folder with model.yaml)');

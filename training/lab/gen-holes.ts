@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOLE_DEFECTS, renderHoleCrop } from '../../sim/scenes/hole-defects.ts';
 import { writeNpy } from './npy.ts';
+import { scriptArgs } from '../script-args.ts';
 
 export const HOLE_SIZE = 128;
 export const HOLE_SEEDS = {
@@ -28,8 +29,14 @@ export function holeBlock(start: number, count: number): { x: Uint8Array; y: Uin
   return { x, y, seeds };
 }
 
+const USAGE = `usage: npx tsx training/lab/gen-holes.ts [OUT_DIR]
+
+Writes the hole-defect classifier's training data (x_, y_, seeds_<split>.npy for train, val, test) into OUT_DIR
+(default var/training/holes), for training/lab/train_holes.py. Exit 0 written, 2 usage error.`;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const out = process.argv[2] ?? 'var/training/holes';
+  const { positionals } = scriptArgs(process.argv.slice(2), { usage: USAGE, positionals: { max: 1 } });
+  const out = positionals[0] ?? 'var/training/holes';
   mkdirSync(out, { recursive: true });
   for (const [split, b] of Object.entries(HOLE_SEEDS)) {
     const t0 = performance.now();

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Prng } from '../../sim/scenes/prng.ts';
 import { renderSurface, type SurfaceDefectKind, type SurfaceFamily } from '../../sim/scenes/surface.ts';
 import { writeNpy } from './npy.ts';
+import { scriptArgs } from '../script-args.ts';
 
 export const SEG_RENDER = 512;
 export const SEG_INPUT = 256;
@@ -54,8 +55,14 @@ export function renderSegPart(p: SegPart, x: Uint16Array, m: Uint8Array): void {
   if (t.mask) for (let y = 0; y < R; y++) for (let xx = 0; xx < R; xx++) if (t.mask[y * R + xx]) m[(y >> 2) * SEG_MAP + (xx >> 2)]!++;
 }
 
+const USAGE = `usage: npx tsx training/lab/gen-surface.ts [OUT_DIR]
+
+Writes the surface segmenter's training data (x_, m_, label_<split>.npy) into OUT_DIR (default
+var/training/surface), for training/lab/train_segmenter.py. Exit 0 written, 2 usage error.`;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const out = process.argv[2] ?? 'var/training/surface';
+  const { positionals } = scriptArgs(process.argv.slice(2), { usage: USAGE, positionals: { max: 1 } });
+  const out = positionals[0] ?? 'var/training/surface';
   mkdirSync(out, { recursive: true });
   for (const [split, b] of Object.entries(SEG_SEEDS)) {
     const t0 = performance.now();

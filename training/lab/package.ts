@@ -21,6 +21,7 @@ import { auroc, binaryStats } from '../common.ts';
 import { renderHoleCrop } from '../../sim/scenes/hole-defects.ts';
 import { renderSurface } from '../../sim/scenes/surface.ts';
 import { writeShippedGoldenFrame } from '../golden/write-golden-frame.ts';
+import { scriptArgs, scriptUsageError } from '../script-args.ts';
 
 /** train-report.json, as train_holes.py and train_segmenter.py write it (the fields the model cards quote). */
 interface TrainReport {
@@ -347,12 +348,15 @@ frame (\`golden-frame.png\`, a good 512×512 part) also pins decoding and prepro
 `;
 }
 
+const USAGE = `usage: npx tsx training/lab/package.ts holes|segmenter SRC_DIR MODEL_DIR
+
+Turns a lab training run in SRC_DIR (ONNX, parity.json, train-report.json from train_*.py) into the shipped model
+folder MODEL_DIR: model.yaml, golden files, parity file and model card. Exit 0 written, 2 usage error.`;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [what, src, dir] = process.argv.slice(2);
-  if (what === 'holes') await packageHoles(src!, dir!);
-  else if (what === 'segmenter') await packageSegmenter(src!, dir!);
-  else {
-    console.error('usage: package.ts holes|segmenter SRC_DIR MODEL_DIR');
-    process.exit(2);
-  }
+  const { positionals } = scriptArgs(process.argv.slice(2), { usage: USAGE, positionals: { min: 3, max: 3 } });
+  const [what, src, dir] = positionals as [string, string, string];
+  if (what === 'holes') await packageHoles(src, dir);
+  else if (what === 'segmenter') await packageSegmenter(src, dir);
+  else scriptUsageError(`unknown model '${what}' (holes or segmenter)`);
 }

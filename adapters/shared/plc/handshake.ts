@@ -17,12 +17,15 @@
  * is full it is counted as missed and the Missed Trigger bit is set until the next accepted trigger.
  * Results are offered by the sink's outbox delivery (`present`), which resolves once the PLC acknowledged, so the
  * SQLite outbox, not memory, is the real buffer: a restart re-presents what the PLC had not acknowledged.
+ * While the station's result store fails (`stationHealth`) the error code reads storeFailed and, under the
+ * stop-line policy, Trigger Ready stays low; both clear when the store recovers.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { LinesightError } from '../../../runtime/errors.ts';
 import type { InspectionResult } from '../../../runtime/results/result.ts';
 import type { TriggerSource, TriggerTarget } from '../../../runtime/pipeline/trigger.ts';
+import type { StationHealthView } from '../../../runtime/pipeline/station-health.ts';
 
 /** Control bits written by the PLC (bit numbers). */
 export const CONTROL_BIT = {
@@ -57,6 +60,12 @@ export const HANDSHAKE_ERROR = {
   ackTimeout: 1,
   /** An accepted trigger produced no result: the station reported none (frame lost, dropped), or none came within inspectionTimeoutMs. */
   inspectionTimeout: 2,
+  /**
+   * The station's result store refuses results (disk full, read-only, I/O error): a condition, not an event —
+   * shown while it lasts (Clear Error does not clear it), gone when the store recovers. Under store.onFailure
+   * stop-line every part is NOK (reason STORE_FAILED) and Trigger Ready stays low meanwhile.
+   */
+  storeFailed: 3,
 } as const;
 
 const bit = (n: number) => 1 << n;
@@ -145,7 +154,12 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> implements Trigg
   readonly counters = new HandshakeCounters();
   /** Accepted triggers, uint32 wrapping. */
   acquisitionId = 0;
-  errorCode: number = HANDSHAKE_ERROR.none;
+  /** The last event error (ack timeout, inspection timeout); Clear Error resets it. */
+  private eventError: number = HANDSHAKE_ERROR.none;
+  /** The station's store fails (stationHealth): error code storeFailed while it lasts. */
+  private storeFailed = false;
+  /** Store failing under stop-line: Trigger Ready stays low. */
+  private stopLine = false;
   /** The result whose data the PLC sees now (stays after release until the next one). */
   shown: PresentedResult | null = null;
   private readonly port: HandshakePort;
@@ -202,7 +216,26 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> implements Trigg
   }
 
   get triggerReady(): boolean {
-    return this.enabled && !this.busy && this.owed.size < this.options.bufferDepth;
+    return this.enabled && !this.busy && !this.stopLine && this.owed.size < this.options.bufferDepth;
+  }
+
+  /** The error-code register: storeFailed while the store fails, else the last event error (0 = none). */
+  get errorCode(): number {
+    return this.storeFailed ? HANDSHAKE_ERROR.storeFailed : this.eventError;
+  }
+
+  /**
+   * The station's health changed (the sink's ResultSink.stationHealth hook). A trigger given while Trigger Ready
+   * is low for stop-line is still accepted: the part is inspected and answered NOK STORE_FAILED, and each such
+   * part retries the store.
+   */
+  stationHealth(h: StationHealthView): void {
+    if (this.closed || (h.storeFailed === this.storeFailed && h.stopLine === this.stopLine)) return;
+    this.storeFailed = h.storeFailed;
+    this.stopLine = h.stopLine;
+    if (h.storeFailed) this.log?.warn({ policy: h.policy, errorCode: HANDSHAKE_ERROR.storeFailed }, 'PLC told: result store failed');
+    else this.log?.info('PLC told: result store recovered');
+    this.port.publish();
   }
 
   /** The status word, bit numbers as in STATUS_BIT. */
@@ -243,7 +276,7 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> implements Trigg
       this.setPartIdAck = true;
     }
     if (fell & C.partId) this.setPartIdAck = false;
-    if (rose & C.clearError) this.errorCode = HANDSHAKE_ERROR.none;
+    if (rose & C.clearError) this.eventError = HANDSHAKE_ERROR.none;
     if (rose & C.trigger) this.onTriggerEdge();
     if (fell & C.trigger) this.triggerAck = false;
     if (rose & C.ack) this.onAck();
@@ -404,7 +437,7 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> implements Trigg
     const a = this.awaiting;
     if (a === null) return;
     this.counters.acked++;
-    if (this.errorCode === HANDSHAKE_ERROR.ackTimeout) this.errorCode = HANDSHAKE_ERROR.none;
+    if (this.eventError === HANDSHAKE_ERROR.ackTimeout) this.eventError = HANDSHAKE_ERROR.none;
     this.release(a, true);
   }
 
@@ -413,7 +446,7 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> implements Trigg
     const a = this.awaiting;
     if (a === null) return;
     this.counters.ackTimeouts++;
-    this.errorCode = HANDSHAKE_ERROR.ackTimeout;
+    this.eventError = HANDSHAKE_ERROR.ackTimeout;
     this.log?.warn(
       { sequence: a.sequence, ackTimeoutMs: this.options.ackTimeoutMs, policy: this.options.onAckTimeout },
       'PLC did not acknowledge the result',
@@ -439,7 +472,7 @@ export class PlcHandshake extends EventEmitter<HandshakeEvents> implements Trigg
   private raiseNoResult(acquisitionId: number, why: string): void {
     this.log?.warn({ acquisitionId, why }, 'triggered inspection produced no result');
     this.counters.inspectionTimeouts++;
-    this.errorCode = HANDSHAKE_ERROR.inspectionTimeout;
+    this.eventError = HANDSHAKE_ERROR.inspectionTimeout;
     this.port.publish();
   }
 

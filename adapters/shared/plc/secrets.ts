@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LinesightError } from '../../../runtime/errors.ts';
+import { LinesightError, reasonOf } from '../../../runtime/errors.ts';
 
 export const SecretSchema = z
   .object({
@@ -36,6 +36,11 @@ export function readSecret(ref: SecretRef, configDir: string, what: string): str
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
     // The path is safe to log; the content never is.
-    throw new LinesightError('LS_ERR_PLC_SECRET_UNREADABLE', `${what}: cannot read secret file`, { file, what }, { cause: err });
+    throw new LinesightError(
+      'LS_ERR_PLC_SECRET_UNREADABLE',
+      `${what}: cannot read secret file ${file}: ${reasonOf(err)}`,
+      { file, what },
+      { cause: err },
+    );
   }
 }

@@ -9,7 +9,11 @@ const schema = z
   .object({
     type: z.literal('log').describe('Log each result as one structured line.'),
     name: z.string().min(1).default('log').describe('Sink name, unique within the station.'),
-    level: z.enum(['info', 'debug']).default('info').describe('Log level for OK results; NOK results are always logged at info.'),
+    level: z.enum(['info', 'debug']).default('info').describe('Log level for OK results, and for NOK results unless nokLevel is given.'),
+    nokLevel: z
+      .enum(['info', 'debug'])
+      .optional()
+      .describe('Log level for NOK results (default: level). `level: debug, nokLevel: info` logs only NOK parts at info.'),
   })
   .strict()
   .describe('Structured log line per inspection result.');
@@ -34,7 +38,7 @@ export default defineAdapter({
           reasons: result.reasons.map((r) => r.code),
           totalMs: result.timings.totalMs,
         };
-        const level = result.verdict === 'NOK' ? 'info' : options.level;
+        const level = result.verdict === 'NOK' ? (options.nokLevel ?? options.level) : options.level;
         log[level](line, 'inspection result');
       },
       async close() {},

@@ -12,7 +12,7 @@
  *   ref 1001 addr 1000    status bits (LS → PLC): 0 Trigger Ready, 1 Trigger Ack, 2 Busy, 3 Inspection Completed
  *                         (toggles), 4 Results Valid, 5 Error, 6 Missed Trigger, 7 Set Part Id Ack, 8 Result OK,
  *                         9 Result NOK, 10 Buffer Full
- *   ref 1002             error code (0 none, 1 ack timeout, 2 inspection timeout)
+ *   ref 1002             error code (0 none, 1 ack timeout, 2 inspection timeout, 3 result store failed)
  *   ref 1003-1004        acquisition id (uint32): accepted triggers
  *   ref 1005-1006        inspection id (uint32): store sequence of the result shown
  *   ref 1007-1008        acquisition id of the result shown (0 when not PLC-triggered)
@@ -33,8 +33,9 @@ import type { Server, Socket } from 'node:net';
 import { ServerTCP } from 'modbus-serial';
 import { z } from 'zod';
 import { defineAdapter, type AdapterContext, type OutboxSinkOptions, type ResultSink } from '../../../runtime/adapter.ts';
-import { LinesightError } from '../../../runtime/errors.ts';
+import { LinesightError, reasonOf } from '../../../runtime/errors.ts';
 import type { InspectionResult } from '../../../runtime/results/result.ts';
+import type { StationHealthView } from '../../../runtime/pipeline/station-health.ts';
 import { PlcHandshake, type HandshakePort, type PresentedResult } from '../../shared/plc/handshake.ts';
 import { HandshakeSchema, handshakeOptions } from '../../shared/plc/handshake-schema.ts';
 import { BacklogSchema, outboxOptions } from '../../shared/backlog-schema.ts';
@@ -228,7 +229,14 @@ export class ModbusServerSink implements ResultSink {
     await new Promise<void>((resolve, reject) => {
       server.once('initialized', () => resolve());
       server.once('serverError', (err) =>
-        reject(new LinesightError('LS_ERR_PLC_LISTEN_FAILED', `cannot listen on ${this.endpoint}`, { endpoint: this.endpoint }, { cause: err })),
+        reject(
+          new LinesightError(
+            'LS_ERR_PLC_LISTEN_FAILED',
+            `cannot listen on ${this.endpoint}: ${reasonOf(err)}`,
+            { endpoint: this.endpoint },
+            { cause: err },
+          ),
+        ),
       );
     });
     this.server = server;
@@ -251,6 +259,11 @@ export class ModbusServerSink implements ResultSink {
 
   interrupt(): void {
     this.handshake.interrupt();
+  }
+
+  /** Store failure: error code 3 and, under stop-line, Trigger Ready low (the handshake renders the status). */
+  stationHealth(h: StationHealthView): void {
+    this.handshake.stationHealth(h);
   }
 
   async close(): Promise<void> {
@@ -330,5 +343,8 @@ export default defineAdapter({
   schema,
   create(options, ctx): ResultSink {
     return new ModbusServerSink(options, ctx);
+  },
+  listeners(options) {
+    return options.port === 0 ? [] : [{ host: options.host, port: options.port, what: 'Modbus server mode', key: 'port' }];
   },
 });

@@ -18,6 +18,7 @@ import type { WriteValueOptions } from 'node-opcua';
 import { z } from 'zod';
 import { defineAdapter, type AdapterContext, type OutboxSinkOptions, type ResultSink } from '../../../runtime/adapter.ts';
 import type { InspectionResult } from '../../../runtime/results/result.ts';
+import type { StationHealthView } from '../../../runtime/pipeline/station-health.ts';
 import { LinesightError } from '../../../runtime/errors.ts';
 import { BacklogSchema, outboxOptions } from '../../shared/backlog-schema.ts';
 import { CONTROL_BIT, PlcHandshake, STATUS_BIT, type PresentedResult, type StatusField } from '../../shared/plc/handshake.ts';
@@ -301,6 +302,11 @@ export class OpcUaSink implements ResultSink {
 
   interrupt(): void {
     this.handshake?.interrupt();
+  }
+
+  /** With a handshake: store failure shows as error code 3 and, under stop-line, Trigger Ready low. */
+  stationHealth(h: StationHealthView): void {
+    this.handshake?.stationHealth(h);
   }
 
   async close(): Promise<void> {

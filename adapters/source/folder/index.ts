@@ -1,7 +1,8 @@
 /**
  * Replays the images of a folder in name order (PNG, JPEG, TIFF via sharp; BMP by our own reader), optionally
  * looping. A file that cannot be decoded or has the wrong size is reported as a corrupt frame: the station
- * counts it, logs it and goes on with the next file.
+ * counts it, logs it and goes on with the next file. A file that cannot be read (gone since the listing, no
+ * permission) is LS_ERR_FRAME_UNREADABLE, which the station counts with its source errors and also goes on.
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -9,18 +10,22 @@ import { z } from 'zod';
 import { defineAdapter, type FrameSource } from '../../../runtime/adapter.ts';
 import { LinesightError } from '../../../runtime/errors.ts';
 import { channelsOf, type FrameSlot } from '../../../runtime/frame/frame-slot.ts';
-import { decodeImageFile, IMAGE_EXTENSIONS } from '../../../runtime/frame/decode-image.ts';
+import { decodeImageFile, IMAGE_EXTENSIONS, MAX_INPUT_PIXELS } from '../../../runtime/frame/decode-image.ts';
 
 export const FolderSourceSchema = z
   .object({
     type: z.literal('folder').describe('Replay image files from a folder'),
     path: z.string().min(1).describe('Folder of images, relative to the line YAML unless absolute'),
-    width: z.number().int().positive().describe('Expected frame width; other sizes are skipped as corrupt'),
-    height: z.number().int().positive().describe('Expected frame height'),
+    width: z.number().int().positive().max(65_535).describe('Expected frame width; other sizes are skipped as corrupt'),
+    height: z.number().int().positive().max(65_535).describe('Expected frame height'),
     pixelFormat: z.enum(['Mono8', 'RGB8']).default('Mono8').describe('Frames are converted to this format'),
     loop: z.boolean().default(false).describe('Start again after the last file instead of ending'),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.width * o.height <= MAX_INPUT_PIXELS, {
+    message: `width × height must be at most ${MAX_INPUT_PIXELS} pixels (the decoder's limit)`,
+    path: ['width'],
+  });
 
 export type FolderSourceOptions = z.output<typeof FolderSourceSchema>;
 
@@ -48,7 +53,7 @@ export class FolderSource implements FrameSource {
     try {
       names = readdirSync(this.dir);
     } catch (err) {
-      throw new LinesightError('LS_ERR_SOURCE_FAILED', `cannot list ${this.dir}`, { dir: this.dir }, { cause: err });
+      throw new LinesightError('LS_ERR_SOURCE_FAILED', `cannot list ${this.dir}: ${(err as Error).message}`, { dir: this.dir }, { cause: err });
     }
     this.files = names
       .filter((n) => IMAGE_EXTENSIONS.has(path.extname(n).toLowerCase()))

@@ -2,6 +2,10 @@
  * A built-in camera for demos and tests: renders seeded synthetic parts (sim/scenes) straight into the frame
  * slot. Part n of a run uses seed `seed + n`, and whether it is defective (and how) is drawn from that seed, so a
  * run is reproducible end to end and each frame carries its ground truth.
+ *
+ * Part ids are `SYN-<run>-<seed>`: `<run>` is the time of the source's open() in milliseconds since the epoch,
+ * base 36 upper case (e.g. `MIQ0Z5K1`; strictly increasing within a process), `<seed>` the part's image seed. The
+ * images repeat after a restart (same seeds); the ids do not, so the store and the PLC never see one id twice.
  */
 import { z } from 'zod';
 import { defineAdapter, type FrameSource } from '../../../runtime/adapter.ts';
@@ -27,6 +31,14 @@ export const SyntheticSourceSchema = z
 
 export type SyntheticSourceOptions = z.output<typeof SyntheticSourceSchema>;
 
+let lastRunMs = 0;
+
+/** A run id from the clock, never the same twice in one process (two opens in one millisecond get two ids). */
+function nextRunId(): string {
+  lastRunMs = Math.max(Date.now(), lastRunMs + 1);
+  return lastRunMs.toString(36).toUpperCase();
+}
+
 export class SyntheticSource implements FrameSource {
   readonly type = 'synthetic';
   readonly maxWidth: number;
@@ -34,6 +46,7 @@ export class SyntheticSource implements FrameSource {
   readonly channels = 1;
   private readonly options: SyntheticSourceOptions;
   private sequence = 0;
+  private runId = nextRunId();
 
   constructor(options: SyntheticSourceOptions) {
     this.options = options;
@@ -43,6 +56,7 @@ export class SyntheticSource implements FrameSource {
 
   async open(): Promise<void> {
     this.sequence = 0;
+    this.runId = nextRunId();
   }
 
   async grab(slot: FrameSlot): Promise<void> {
@@ -65,7 +79,7 @@ export class SyntheticSource implements FrameSource {
       const defect = defective ? PLATE_DEFECTS[Math.floor(pick.next() * PLATE_DEFECTS.length)] : null;
       slot.truth = renderDrilledPlate({ seed, width: o.width, height: o.height, mmPerPx: o.mmPerPx, defect }, slot.data);
     }
-    slot.partId ??= `SYN-${seed}`;
+    slot.partId ??= `SYN-${this.runId}-${seed}`;
   }
 
   async close(): Promise<void> {}

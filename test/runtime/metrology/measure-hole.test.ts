@@ -132,6 +132,28 @@ describe('part verdicts against the line YAML spec', () => {
     expect(d.defects[0]).toMatchObject({ model: 'metrology', label: 'hole_diameter_high' });
   });
 
+  it('gives one reason per HOLE_* code, naming every hole that failed that way, and no duplicates', () => {
+    const stage = new MetrologyStage(spec, new PixelToMm(null, 0.05));
+    const slot = new FrameSlot(0, 512 * 512);
+    slot.width = 512;
+    slot.height = 512;
+    slot.data.fill(200); // a plate with no hole at all: all six are missing
+    let d = stage.apply(slot, { verdict: 'OK', reasons: [], measurements: {}, defects: [] });
+    expect(d.verdict).toBe('NOK');
+    expect(d.reasons).toEqual([{ code: 'HOLE_MISSING', source: 'metrology', detail: 'H1, H2, H3, H4, H5, H6: no hole within 1 mm of nominal' }]);
+    expect(d.defects).toHaveLength(6); // one located defect per hole stays
+    renderDrilledPlate({ seed: 11, width: 512, height: 512, defect: 'missing', defectHole: 4 }, slot.data);
+    d = stage.apply(slot, { verdict: 'OK', reasons: [], measurements: {}, defects: [] });
+    expect(d.reasons.map((r) => [r.code, r.detail])).toEqual([['HOLE_MISSING', 'H5: no hole within 1 mm of nominal']]);
+    const shifted = new MetrologyStage(MetrologySchema.parse({ ...spec, datum: { type: 'fixture', originMm: [0.3, 0] } }), new PixelToMm(null, 0.05));
+    renderDrilledPlate({ seed: 11, width: 512, height: 512 }, slot.data);
+    d = shifted.apply(slot, { verdict: 'OK', reasons: [], measurements: {}, defects: [] });
+    const codes = d.reasons.map((r) => r.code);
+    expect(codes).toEqual([...new Set(codes)]);
+    const position = d.reasons.find((r) => r.code === 'HOLE_POSITION')!;
+    expect(position.detail.split('; ').map((p) => p.split(':')[0])).toEqual(['H1', 'H2', 'H3', 'H4', 'H5', 'H6']);
+  });
+
   it('rejects an unknown ISO 286 class in the YAML schema', () => {
     expect(MetrologySchema.safeParse({ ...spec, defaults: { diameterMm: 5, fit: 'H99' } }).success).toBe(false);
     expect(

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import ModbusSerial from 'modbus-serial';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isLinesightError, type LinesightError } from '../../../runtime/errors.ts';
 import { SimulatedPlc, type PlcWrite } from '../../../sim/plc/simulated-plc.ts';
 import { withDeadline } from '../../helpers/wait.ts';
 
@@ -84,5 +85,26 @@ describe('SimulatedPlc', () => {
     await plc.stop();
     await plc.start();
     expect((await (await client(plc)).readHoldingRegisters(10, 2)).data).toEqual([11, 12]);
+  });
+
+  it('refuses a port in use with LS_ERR_PLC_LISTEN_FAILED naming host:port and the cause', async () => {
+    const first = await startPlc();
+    const second = new SimulatedPlc({ port: first.port });
+    const err: unknown = await withDeadline(
+      second.start().then(
+        () => null,
+        (e: unknown) => e,
+      ),
+      5000,
+      'the second start to fail',
+    );
+    expect(isLinesightError(err, 'LS_ERR_PLC_LISTEN_FAILED')).toBe(true);
+    const e = err as LinesightError;
+    expect(e.message).toBe(
+      `LS_ERR_PLC_LISTEN_FAILED: simulated PLC cannot listen on 127.0.0.1:${first.port}: listen EADDRINUSE: address already in use 127.0.0.1:${first.port}`,
+    );
+    expect(e.context).toMatchObject({ endpoint: `127.0.0.1:${first.port}`, port: first.port, errno: 'EADDRINUSE' });
+    expect(e.cause).toBeInstanceOf(Error);
+    expect(second.running).toBe(false);
   });
 });

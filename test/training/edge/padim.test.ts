@@ -57,6 +57,9 @@ describe('linesight train anomaly', () => {
     expect(lines.some((l) => l.includes('features 10/10'))).toBe(true);
     const m = await OnnxModel.load(join(dir, 'm-cast', 'model.yaml'));
     expect(m.sha256).toBe(texture.sha256);
+    // the in-distribution statistics of its 12 good parts, for the runtime's frame-acceptance gate
+    expect(m.manifest.inputStats?.samples).toBe(12);
+    expect(m.manifest.inputStats!.features.std.mean).toBeGreaterThan(1);
     await m.close();
 
     const cap = capture();

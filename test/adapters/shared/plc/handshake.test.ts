@@ -10,6 +10,7 @@ import {
   type PresentedResult,
 } from '../../../../adapters/shared/plc/handshake.ts';
 import type { InspectionResult } from '../../../../runtime/results/result.ts';
+import type { StationHealthView } from '../../../../runtime/pipeline/station-health.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
 import { waitUntil, withDeadline } from '../../../helpers/wait.ts';
 
@@ -61,6 +62,22 @@ function setup(over: Partial<HandshakeOptions> = {}, bind = true) {
 const tick = () => new Promise<void>((r) => setImmediate(r));
 /** A presentation the test expects to be released by what it just did (an ack, a timeout). */
 const settled = <T>(p: Promise<T>, what: string) => withDeadline(p, 2000, what);
+
+/** The station health a router would send (only the fields the handshake reads matter). */
+function health(over: Partial<StationHealthView>): StationHealthView {
+  const storeFailed = over.storeFailed ?? false;
+  return {
+    station: 'st-10',
+    policy: 'stop-line',
+    degraded: storeFailed,
+    faults: storeFailed ? [{ fault: 'store-failed', since: new Date().toISOString(), detail: 'SQLITE_FULL: database or disk is full' }] : [],
+    storeFailed,
+    stopLine: false,
+    held: 0,
+    counters: { storeFailures: 0, unstoredDelivered: 0, storedLate: 0, unstoredLost: 0, recoveries: 0 },
+    ...over,
+  };
+}
 
 function flag(hs: PlcHandshake, name: keyof typeof STATUS_BIT): 0 | 1 {
   return hs.status(name) ? 1 : 0;
@@ -235,5 +252,41 @@ describe('PlcHandshake', () => {
     hs.setControl(EN | TRIG);
     expect(hs.counters).toMatchObject({ accepted: 0, missed: 1, missedDisabled: 1 });
     expect(flag(hs, 'triggerReady')).toBe(0);
+  });
+  it('a failing result store shows error 3 while it lasts; under stop-line Trigger Ready drops but a trigger given anyway is taken', async () => {
+    const { hs, events, triggers, inspect } = setup();
+    hs.setControl(EN);
+    expect([flag(hs, 'triggerReady'), flag(hs, 'error')]).toEqual([1, 0]);
+    hs.stationHealth(health({ storeFailed: true, stopLine: true }));
+    expect([hs.errorCode, flag(hs, 'error'), flag(hs, 'triggerReady')]).toEqual([HANDSHAKE_ERROR.storeFailed, 1, 0]);
+    hs.setControl(EN | CLEAR);
+    hs.setControl(EN);
+    expect(hs.errorCode).toBe(HANDSHAKE_ERROR.storeFailed); // a condition: Clear Error does not clear it
+    // The PLC triggers anyway: the part is inspected and answered (NOK STORE_FAILED from the router).
+    hs.setControl(EN | TRIG);
+    hs.setControl(EN);
+    expect([triggers.length, hs.counters.missed]).toEqual([1, 0]);
+    const r = inspect('NOK');
+    const p = hs.present(r);
+    await tick();
+    expect(events).toEqual([`data ${r.sequence} rv=0`]);
+    expect([flag(hs, 'resultsValid'), flag(hs, 'resultNok'), flag(hs, 'error'), flag(hs, 'triggerReady')]).toEqual([1, 1, 1, 0]);
+    hs.setControl(EN | ACK);
+    await settled(p, 'the NOK released by the ack');
+    hs.setControl(EN);
+    hs.stationHealth(health({ storeFailed: false, stopLine: false }));
+    expect([hs.errorCode, flag(hs, 'error'), flag(hs, 'triggerReady')]).toEqual([0, 0, 1]);
+  });
+
+  it('deliver-unstored: error 3 while the store fails, Trigger Ready stays; an event error shows again after recovery', async () => {
+    const { hs } = setup({ inspectionTimeoutMs: 20 });
+    hs.setControl(EN);
+    hs.setControl(EN | TRIG);
+    await waitUntil(() => hs.errorCode === HANDSHAKE_ERROR.inspectionTimeout, { timeoutMs: 2000, what: 'the inspection timeout error' });
+    hs.setControl(EN);
+    hs.stationHealth(health({ storeFailed: true, stopLine: false, policy: 'deliver-unstored' }));
+    expect([hs.errorCode, flag(hs, 'error'), flag(hs, 'triggerReady')]).toEqual([HANDSHAKE_ERROR.storeFailed, 1, 1]);
+    hs.stationHealth(health({ storeFailed: false, stopLine: false, policy: 'deliver-unstored' }));
+    expect(hs.errorCode).toBe(HANDSHAKE_ERROR.inspectionTimeout); // not cleared by the PLC yet
   });
 });

@@ -36,6 +36,26 @@ describe('log sink', () => {
     });
   });
 
+  it('honours its level for NOK results too (no second terminal line at debug), and nokLevel when given', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const log = pino({ level: 'info' }, stream);
+    const ctx = { log, configDir: '.', line: 'line-1', station: 'st-10' };
+    const quiet = logAdapter.create(logAdapter.schema.parse({ type: 'log', level: 'debug' }), ctx);
+    await quiet.deliver(makeResult({ verdict: 'NOK', partId: 'P-1' }));
+    await quiet.deliver(makeResult({ verdict: 'OK', partId: 'P-2' }));
+    const nokOnly = logAdapter.create(logAdapter.schema.parse({ type: 'log', level: 'debug', nokLevel: 'info' }), ctx);
+    await nokOnly.deliver(makeResult({ verdict: 'OK', partId: 'P-3' }));
+    await nokOnly.deliver(makeResult({ verdict: 'NOK', partId: 'P-4' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => l.partId)).toEqual(['P-4']);
+  });
+
   it('rejects unknown options', () => {
     expect(logAdapter.schema.safeParse({ type: 'log', colour: true }).success).toBe(false);
   });

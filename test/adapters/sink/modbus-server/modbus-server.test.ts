@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type Database from 'better-sqlite3';
 import ModbusSerial from 'modbus-serial';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import { decodeAscii, decodeValue, encodeAscii } from '../../../../adapters/shar
 import type { InspectionResult } from '../../../../runtime/results/result.ts';
 import { OutboxDispatcher } from '../../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
+import { ResultRouter } from '../../../../runtime/results/router.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
 import { commandRuns, requireTool } from '../../../helpers/tools.ts';
 import { waitUntil, withDeadline } from '../../../helpers/wait.ts';
@@ -238,5 +240,63 @@ describe('modbus server mode', () => {
     expect(regs.get(1004)).toBe(2); // acquisition id, low word
     expect(regs.get(1006)).toBe(2); // inspection id, low word
     expect(regs.get(1010)).toBe(2); // pass count, low word
+  });
+  it('a failing result store: the PLC reads error code 3, Trigger Ready low and the part NOK STORE_FAILED; recovery clears them', async () => {
+    const sink = serverAdapter.create(
+      serverAdapter.schema.parse({ type: 'modbus-server', port: 0, reasonCodes: ['SCRATCH', 'STORE_FAILED'], handshake: { requireAck: false } }),
+      { log, configDir: dir, line: 'line-1', station: 'st-10' },
+    ) as ModbusServerSink;
+    const store = new ResultStore(join(dir, 'results.db'));
+    const router = new ResultRouter(store, 'st-10', [sink], log); // store.onFailure: stop-line (default)
+    // The station: each accepted PLC trigger yields one OK part, through the router like Station.inspect.
+    sink.triggers.bindTrigger({
+      name: 'st-10',
+      trigger: ({ partId, onDecided }) => {
+        setImmediate(() => onDecided?.(router.handle(makeResult({ verdict: 'OK', partId }))));
+        return { accepted: true };
+      },
+    });
+    await sink.open();
+    router.start();
+    const client: Client = new ModbusRTU();
+    await client.connectTCP('127.0.0.1', { port: sink.port });
+    client.setID(1);
+    client.setTimeout(1000);
+    cleanups.push(async () => {
+      client.destroy(() => {});
+      await router.close(1000);
+      await sink.close();
+      store.close();
+    });
+    const bit = (st: number[], b: keyof typeof STATUS_BIT) => ((st[STATUS_OFFSET.status] ?? 0) >> STATUS_BIT[b]) & 1;
+    const shown = (id: number) =>
+      waitUntil(
+        async () => {
+          const st = (await client.readHoldingRegisters(S, 40)).data;
+          return u32(st, STATUS_OFFSET.inspectionId) === id && st;
+        },
+        { timeoutMs: 5000, what: `inspection id ${id} in the status registers` },
+      );
+    const pulse = async () => {
+      await client.writeRegister(0, EN | TRIG);
+      await client.writeRegister(0, EN);
+    };
+    await client.writeRegister(0, EN);
+    await pulse();
+    let st = await shown(1);
+    expect([st[STATUS_OFFSET.verdict], st[STATUS_OFFSET.errorCode], bit(st, 'triggerReady')]).toEqual([1, 0, 1]);
+
+    (store as unknown as { db: Database.Database }).db.pragma('query_only = ON'); // SQLITE_READONLY from here
+    await pulse();
+    st = await shown(2);
+    expect([st[STATUS_OFFSET.verdict], u32(st, STATUS_OFFSET.reasonBits)]).toEqual([2, 0b10]); // NOK, STORE_FAILED
+    expect([bit(st, 'error'), st[STATUS_OFFSET.errorCode], bit(st, 'triggerReady')]).toEqual([1, 3, 0]);
+
+    (store as unknown as { db: Database.Database }).db.pragma('query_only = OFF');
+    await pulse(); // the PLC triggers anyway: this part retries the store, which takes it
+    st = await shown(3);
+    expect([st[STATUS_OFFSET.verdict], u32(st, STATUS_OFFSET.reasonBits)]).toEqual([1, 0]);
+    expect([bit(st, 'error'), st[STATUS_OFFSET.errorCode], bit(st, 'triggerReady')]).toEqual([0, 0, 1]);
+    expect(store.getBySequence('line-1', 'st-10', 2)?.result.reasons.map((r) => r.code)).toEqual(['STORE_FAILED']);
   });
 });

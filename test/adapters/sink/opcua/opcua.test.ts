@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import opcuaAdapter, { type OpcUaSink } from '../../../../adapters/sink/opcua/index.ts';
 import { isLinesightError } from '../../../../runtime/errors.ts';
 import type { InspectionResult } from '../../../../runtime/results/result.ts';
+import type { StationHealthView } from '../../../../runtime/pipeline/station-health.ts';
 import { OutboxDispatcher } from '../../../../runtime/store/outbox.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
@@ -240,6 +241,25 @@ describe('opcua sink', () => {
     await drained(dispatcher);
     expect(sink.handshake?.counters).toMatchObject({ accepted: 1, acked: 1, missed: 0 });
     plc.set('ResultsAck', false);
+
+    // The station's store fails under stop-line (the router's stationHealth hook): Error set, Trigger Ready low.
+    const status = () => plc.memory.get('StatusWord') as number;
+    const health = (storeFailed: boolean): StationHealthView => ({
+      station: 'st-10',
+      policy: 'stop-line',
+      degraded: storeFailed,
+      faults: [],
+      storeFailed,
+      stopLine: storeFailed,
+      held: 0,
+      counters: { storeFailures: 0, unstoredDelivered: 0, storedLate: 0, unstoredLost: 0, recoveries: 0 },
+    });
+    await until(() => (status() & 1) === 1, 'Trigger Ready again after the ack');
+    sink.stationHealth(health(true));
+    await until(() => (status() & ((1 << 5) | 1)) === 1 << 5, 'the Error bit set and Trigger Ready low in StatusWord');
+    expect(sink.handshake?.errorCode).toBe(3);
+    sink.stationHealth(health(false));
+    await until(() => (status() & ((1 << 5) | 1)) === 1, 'the Error bit clear and Trigger Ready back after recovery');
   });
 
   it('refuses to start when the password secret is missing', () => {
