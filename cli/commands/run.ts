@@ -113,7 +113,10 @@ function logStatus(line: LineRuntime, log: Log): void {
   for (const s of line.stations) {
     const h = health.stations.find((x) => x.station === s.name);
     const store = h && { degraded: h.degraded, faults: h.faults.map((f) => f.fault), held: h.held, counters: h.counters };
-    log.info({ station: s.name, counters: { ...s.counters }, latencyMs: latencyTable(s), inference: inferenceStatus(s), health: store }, 'station status');
+    log.info(
+      { station: s.name, counters: { ...s.counters }, latencyMs: latencyTable(s), inference: inferenceStatus(s), health: store },
+      'station status',
+    );
   }
   if (health.disk) log.info({ disk: health.disk, allowsArchive: health.allowsArchive }, 'store disk');
   for (const r of line.routers) {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { freePort } from '../../runtime/net/free-port.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { withDeadline } from '../helpers/wait.ts';
+import { freeRunLineYaml } from '../fakes/line-yaml.ts';
 
 describe('linesight run', () => {
   it('runs a line, and on SIGTERM finishes in-flight parts, drains the PLC outbox and exits 0', async () => {
@@ -15,18 +16,13 @@ describe('linesight run', () => {
     const config = path.join(dir, 'line.yaml');
     writeFileSync(
       config,
-      `line: run-test
-store: { path: results.sqlite }
-simulatedPlc: { port: ${port} }
-stations:
-  - name: surface
-    recipe: r1
-    source: { type: synthetic, scene: surface, seed: 5, defectRate: 0.5 }
-    trigger: { mode: free-run, fps: 20 }
-    models: [{ manifest: ${path.join(ROOT, 'models/surface-anomaly/model.yaml')} }]
-    sinks:
-      - { type: modbus, port: ${port}, baseAddress: 100, reasonCodes: [SURFACE_ANOMALY] }
-`,
+      freeRunLineYaml({
+        line: 'run-test',
+        store: 'results.sqlite',
+        plcPort: port,
+        simulatedPlc: true,
+        surfaceModel: path.join(ROOT, 'models/surface-anomaly/model.yaml'),
+      }),
     );
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/linesight.js'), 'run', '--config', config], { cwd: dir });
     let stdout = '';

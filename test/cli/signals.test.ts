@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../runtime/net/free-port.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { sleep, waitUntil, withDeadline } from '../helpers/wait.ts';
+import { freeRunLineYaml } from '../fakes/line-yaml.ts';
 
 interface Started {
   readonly child: ChildProcess;
@@ -109,17 +110,13 @@ describe('linesight run on signals', () => {
     const config = path.join(dir, 'line.yaml');
     writeFileSync(
       config,
-      `line: slow-stop
-store: { path: ${store} }
-stations:
-  - name: surface
-    recipe: r1
-    source: { type: synthetic, scene: surface, seed: 5, defectRate: 0.5 }
-    trigger: { mode: free-run, fps: 20 }
-    models: [{ manifest: ${path.join(ROOT, 'models/surface-anomaly/model.yaml')} }]
-    sinks:
-      - { type: modbus, port: ${await freePort()}, baseAddress: 100, reasonCodes: [SURFACE_ANOMALY] }
-`,
+      freeRunLineYaml({
+        line: 'slow-stop',
+        store,
+        plcPort: await freePort(), // nobody listens: the drain waits on an unreachable PLC
+        simulatedPlc: false,
+        surfaceModel: path.join(ROOT, 'models/surface-anomaly/model.yaml'),
+      }),
     );
     const line = await startLine(process.execPath, ['bin/linesight.js', 'run', '--config', config, '--quiet'], store);
     await waitUntil(() => line.stderr().includes('sink delivery failed'), { what: 'a delivery to the absent PLC to fail', timeoutMs: 20_000 });

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../cli/boot.ts';
 import { isLinesightError, type LinesightError } from '../../../runtime/errors.ts';
 import { renderJsonSchema, SCHEMA_FILE } from '../../../cli/build-schema.ts';
+import { MINIMAL_LINE_YAML } from '../../fakes/line-yaml.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-config-'));
 
@@ -14,16 +15,7 @@ function write(name: string, text: string): string {
   return file;
 }
 
-const VALID = `line: l1
-store: { path: results.sqlite }
-stations:
-  - name: st-1
-    recipe: r
-    source: { type: synthetic, scene: surface }
-    trigger: { mode: software }
-    models:
-      - manifest: m/model.yaml
-        anomaly:
+const VALID = `${MINIMAL_LINE_YAML}        anomaly:
           threshold: 0.6
 `;
 

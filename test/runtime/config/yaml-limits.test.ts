@@ -8,6 +8,7 @@ import { isLinesightError, type ErrorCode, type LinesightError } from '../../../
 import { readManifest } from '../../../runtime/inference/onnx-model.ts';
 import { readCalibration } from '../../../runtime/metrology/calibration.ts';
 import { ROOT } from '../../helpers/cli.ts';
+import { MINIMAL_LINE_YAML } from '../../fakes/line-yaml.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-yaml-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,16 +31,7 @@ function failure(code: ErrorCode, load: () => unknown): LinesightError {
   return err;
 }
 
-const VALID = `line: l1
-store: { path: results.sqlite }
-stations:
-  - name: st-1
-    recipe: r
-    source: { type: synthetic, scene: surface }
-    trigger: { mode: software }
-    models:
-      - manifest: m/model.yaml
-`;
+const VALID = MINIMAL_LINE_YAML;
 
 /** Nine levels of nine aliases: 9^6 "lol"s once expanded. */
 const BOMB = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]

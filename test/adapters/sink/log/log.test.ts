@@ -1,19 +1,24 @@
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import logAdapter from '../../../../adapters/sink/log/index.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
 
+/** A pino logger at info whose JSON lines are collected, parsed, in `lines`. */
+function captureLog(): { lines: Record<string, unknown>[]; log: Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, log: pino({ level: 'info' }, stream) };
+}
+
 describe('log sink', () => {
   it('writes one structured line per result through the station logger', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(JSON.parse(String(chunk)));
-        done();
-      },
-    });
-    const log = pino({ level: 'info' }, stream);
+    const { lines, log } = captureLog();
     const options = logAdapter.schema.parse({ type: 'log' });
     const sink = logAdapter.create(options, { log, configDir: '.', line: 'line-1', station: 'st-10' });
     expect(sink.durable).toBe(false);
@@ -37,14 +42,7 @@ describe('log sink', () => {
   });
 
   it('honours its level for NOK results too (no second terminal line at debug), and nokLevel when given', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(JSON.parse(String(chunk)));
-        done();
-      },
-    });
-    const log = pino({ level: 'info' }, stream);
+    const { lines, log } = captureLog();
     const ctx = { log, configDir: '.', line: 'line-1', station: 'st-10' };
     const quiet = logAdapter.create(logAdapter.schema.parse({ type: 'log', level: 'debug' }), ctx);
     await quiet.deliver(makeResult({ verdict: 'NOK', partId: 'P-1' }));
