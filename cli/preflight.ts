@@ -104,7 +104,9 @@ function toProblem(config: LineConfig, displayName: string, keyPath: KeyPath, er
 function describe(error: unknown): string {
   if (!isLinesightError(error)) return `unexpected failure: ${reasonOf(error)}`;
   const cause = error.cause === undefined ? '' : reasonOf(error.cause);
-  return cause && !error.message.includes(cause) ? `${error.message} (${cause})` : error.message;
+  // A one-line cause the message lacks (ENOENT …) is added; a multi-line one (a schema's issue list) is already in it.
+  const addable = cause !== '' && !cause.includes('\n') && !error.message.includes(cause);
+  return addable ? `${error.message} (${cause})` : error.message;
 }
 
 interface Listener extends AdapterListener {
