@@ -169,7 +169,11 @@ process.stdout.write(
   table(
     'Stage latencies inside the path (ms, station recorders, last 4096 frames)',
     ['stage', 'p50', 'p99'],
-    (['acquire', 'queue', 'preprocess', 'infer', 'decode', 'decide', 'store'] as const).map((s) => [s, lat[s].percentile(50), lat[s].percentile(99)]),
+    (['acquire', 'queue', 'gate', 'preprocess', 'infer', 'decode', 'decide', 'store'] as const).map((s) => [
+      s,
+      lat[s].percentile(50),
+      lat[s].percentile(99),
+    ]),
   ),
 );
 process.stdout.write(
