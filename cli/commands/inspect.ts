@@ -4,7 +4,8 @@ import { loadConfig } from '../boot.ts';
 import { loadStationMetrology, loadStationModels } from '../../runtime/line.ts';
 import { readFrameFile } from '../../runtime/frame/decode-image.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame, modelRefs } from '../../runtime/pipeline/inspect-frame.ts';
-import { FrameGate, type ExpectedSize } from '../../runtime/pipeline/frame-gate.ts';
+import { FrameGate, reasonLabel, type ExpectedSize } from '../../runtime/pipeline/frame-gate.ts';
+import type { Reason } from '../../runtime/results/result.ts';
 import type { AdapterOptions } from '../../runtime/config/schema.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -74,9 +75,9 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   }
 }
 
-function humanLine(o: { file: string; verdict?: string; reasons?: readonly { code: string }[]; error?: { message: string } }): string {
+function humanLine(o: { file: string; verdict?: string; reasons?: readonly Reason[]; error?: { message: string } }): string {
   if (o.error) return `${o.file}: unreadable (${o.error.message})`;
-  const reasons = o.reasons && o.reasons.length ? ` ${o.reasons.map((r) => r.code).join(',')}` : '';
+  const reasons = o.reasons && o.reasons.length ? ` ${o.reasons.map(reasonLabel).join(',')}` : '';
   return `${o.file}: ${o.verdict}${reasons}`;
 }
 

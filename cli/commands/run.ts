@@ -1,8 +1,8 @@
 import { createRootLogger } from '../../runtime/log.ts';
 import { bootLine, createRegistry, loadConfig, type BootedLine } from '../boot.ts';
 import type { LineRuntime } from '../../runtime/line.ts';
-import type { InspectionResult, Reason } from '../../runtime/results/result.ts';
-import { FRAME_REJECTED, rejectionCheck } from '../../runtime/pipeline/frame-gate.ts';
+import type { InspectionResult } from '../../runtime/results/result.ts';
+import { reasonLabel } from '../../runtime/pipeline/frame-gate.ts';
 import type { Station } from '../../runtime/pipeline/station.ts';
 import { parseCommandArgs, usageError } from '../args.ts';
 import { numberOption } from '../option-values.ts';
@@ -101,11 +101,6 @@ function printPart(r: InspectionResult): void {
   process.stdout.write(
     `#${seq} ${r.station.padEnd(10)} ${r.verdict.padEnd(3)} ${r.timings.totalMs.toFixed(1).padStart(6)} ms  part=${r.partId ?? '-'}${reasons}\n`,
   );
-}
-
-/** A reason's code; a frame rejection also says which check failed (`FRAME_REJECTED:dark`). */
-function reasonLabel(r: Reason): string {
-  return r.code === FRAME_REJECTED ? `${r.code}:${rejectionCheck(r)}` : r.code;
 }
 
 function logStatus(line: LineRuntime, log: Log): void {

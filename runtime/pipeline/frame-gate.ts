@@ -144,6 +144,11 @@ export function rejectionCheck(reason: Reason): string {
   return reason.source.startsWith('frame.') ? reason.source.slice('frame.'.length) : reason.source;
 }
 
+/** A reason as a terminal line shows it: its code, and for a frame rejection the check (`FRAME_REJECTED:dark`). */
+export function reasonLabel(reason: Reason): string {
+  return reason.code === FRAME_REJECTED ? `${reason.code}:${rejectionCheck(reason)}` : reason.code;
+}
+
 function rejection(source: string, detail: string): Reason {
   return { code: FRAME_REJECTED, source, detail };
 }

@@ -36,4 +36,18 @@ describe('inspect: frames that are not a part', () => {
     expect(results.map((r) => r.reasons[0]?.source)).toEqual(['frame.dark', 'frame.saturated', 'frame.contrast', 'frame.size', 'frame.size']);
     for (const r of results) expect(r.reasons[0]!.code).toBe('FRAME_REJECTED');
   });
+
+  it('the human line names the failed check', async () => {
+    const { code, stdout } = await linesight(
+      'inspect',
+      '--config',
+      'configs/demo-line.yaml',
+      '--station',
+      'surface',
+      file('black.png'),
+      file('vga-part.png'),
+    );
+    expect(code).toBe(4);
+    expect(stdout).toBe(`${file('black.png')}: NOK FRAME_REJECTED:dark\n${file('vga-part.png')}: NOK FRAME_REJECTED:size\n`);
+  });
 });

@@ -69,6 +69,11 @@ export class PollingPlc {
 
   private async connected(): Promise<ModbusClient> {
     if (this.client?.isOpen) return this.client;
+    // A new connection is a new server (the sink restarted): its control word is 0, so the ack we held is gone.
+    // Without this a restart between two polls (no failed poll seen) left ackHigh set and the re-shown result unacked.
+    this.client?.destroy(() => {});
+    this.ackHigh = false;
+    this.status = [];
     const c = new ModbusRTU();
     c.on('error', () => {});
     c.setTimeout(2000); // generous: on a loaded CI box a poll can take far longer than on a PLC network
