@@ -45,14 +45,14 @@ module.exports = {
       severity: 'error',
       comment: "adapters/shared is the adapters' common library: it knows no particular adapter.",
       from: { path: '^adapters/shared/' },
-      to: { path: '^(adapters/(source|sink)|sim)/' },
+      to: { path: '^(adapters/(source|sink|service)|sim)/' },
     },
     {
       name: 'no-adapter-imports-another',
       severity: 'error',
       comment: 'One folder per adapter (adapters/<kind>/<type>/): share code through adapters/shared, not sideways.',
-      from: { path: '^adapters/(source|sink)/([^/]+)/' },
-      to: { path: '^adapters/(source|sink)/', pathNot: '^adapters/$1/$2/' },
+      from: { path: '^adapters/(source|sink|service)/([^/]+)/' },
+      to: { path: '^adapters/(source|sink|service)/', pathNot: '^adapters/$1/$2/' },
     },
     {
       name: 'only-the-catalog-lists-adapters',
