@@ -21,6 +21,22 @@ export interface PendingResult extends StoredResult {
   readonly lastError: string | null;
 }
 
+/** A query of one station's results (listResults); the optional fields narrow it, all together. */
+export interface ResultFilter {
+  readonly line: string;
+  readonly station: string;
+  readonly partId?: string | undefined;
+  readonly verdict?: Verdict | undefined;
+  readonly recipe?: string | undefined;
+  /** Only results that have (`present: true`) or lack (`false`) a reason with this code. */
+  readonly reason?: { readonly code: string; readonly present: boolean } | undefined;
+  /** Only results with a sequence above this one (keyset paging). */
+  readonly afterSequence?: number | undefined;
+  /** Skips this many matches first (index paging, as OPC 40100's StartIndex). */
+  readonly offset?: number | undefined;
+  readonly limit: number;
+}
+
 export interface Backlog {
   readonly count: number;
   /** Age of the oldest undelivered result by its decidedAt; 0 when nothing is pending. */
@@ -92,6 +108,8 @@ export class ResultStore {
   private readonly retention: StoreRetention;
   /** Highest sequence handed out per `line\0station` in this run, stored or reserved (reserveSequence). */
   private readonly issued = new Map<string, number>();
+  /** listResults statements, prepared on first use, one per combination of filters (at most 24). */
+  private readonly listStatements = new Map<string, Database.Statement>();
   /** The free-space guard, when the store has `freeSpace` options and a file. */
   readonly disk: DiskGuard | null;
 
@@ -254,6 +272,17 @@ export class ResultStore {
     return row === undefined ? null : { id: row.id, result: rehydrate(row) };
   }
 
+  /** The station's results matching `filter`, oldest first by sequence. */
+  listResults(filter: ResultFilter): StoredResult[] {
+    const { sql, params } = listQuery(filter);
+    const rows = this.run('listResults', () => {
+      let stmt = this.listStatements.get(sql);
+      if (stmt === undefined) this.listStatements.set(sql, (stmt = this.db.prepare(sql)));
+      return stmt.all(...params) as ResultRow[];
+    });
+    return rows.map((row) => ({ id: row.id, result: rehydrate(row) }));
+  }
+
   /** Runs one retention pass now (tests, and a CLI that wants one before a backup); the timer runs them too. */
   pruneNow(): Promise<PruneReport> {
     if (this.closed) return Promise.reject(storeError('pruneNow failed', this.path, 'pruneNow', new Error('store is closed')));
@@ -316,6 +345,29 @@ function prepareStatements(db: Database.Database) {
       FROM outbox o WHERE o.sink = ? AND o.delivered_at IS NULL`),
     bySequence: db.prepare(`SELECT ${RESULT_COLUMNS} FROM results r WHERE r.line = ? AND r.station = ? AND r.sequence = ?`),
   };
+}
+
+/** Fixed SQL text per combination of filters (no value ever enters the text), and the values to bind. */
+function listQuery(f: ResultFilter): { sql: string; params: (string | number)[] } {
+  const where = ['r.line = ?', 'r.station = ?', 'r.sequence > ?'];
+  const params: (string | number)[] = [f.line, f.station, count(f.afterSequence)];
+  const add = (clause: string, value: string | undefined) => {
+    if (value === undefined) return;
+    where.push(clause);
+    params.push(value);
+  };
+  add('r.part_id = ?', f.partId);
+  add('r.verdict = ?', f.verdict);
+  add('r.recipe = ?', f.recipe);
+  const reason = "EXISTS (SELECT 1 FROM json_each(r.reasons_json) WHERE json_extract(value, '$.code') = ?)";
+  if (f.reason !== undefined) add(f.reason.present ? reason : `NOT ${reason}`, f.reason.code);
+  params.push(count(f.limit), count(f.offset));
+  return { sql: `SELECT ${RESULT_COLUMNS} FROM results r WHERE ${where.join(' AND ')} ORDER BY r.sequence LIMIT ? OFFSET ?`, params };
+}
+
+/** A non-negative integer from an optional paging number (undefined, NaN and negatives are 0). */
+function count(n: number | undefined): number {
+  return n === undefined || !Number.isFinite(n) ? 0 : Math.max(0, Math.trunc(n));
 }
 
 function migrate(db: Database.Database, path: string): void {

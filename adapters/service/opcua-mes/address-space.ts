@@ -84,7 +84,7 @@ export interface MachineVisionSpace {
   readonly stations: ReadonlyMap<string, VisionSystemHandle>;
 }
 
-const OPTIONALS = ['ResultManagement', 'RecipeManagement', 'VisionStateMachine.AutomaticModeStateMachine'];
+const OPTIONALS = ['ResultManagement', 'ResultManagement.ReleaseResultHandle', 'RecipeManagement', 'VisionStateMachine.AutomaticModeStateMachine'];
 
 /** Builds the line folder and one VisionSystem per station; call after `server.initialize()`. */
 export function buildMachineVisionSpace(server: OPCUAServer, line: string, stations: readonly string[]): MachineVisionSpace {

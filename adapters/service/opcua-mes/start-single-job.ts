@@ -14,6 +14,7 @@ import type { TriggerTarget } from '../../../runtime/pipeline/trigger.ts';
 import { LinesightError } from '../../../runtime/errors.ts';
 import type { VisionSystemHandle } from './address-space.ts';
 import { abortedResultFields, resultReadyFields, type JobContext } from './result-event.ts';
+import { structureId } from './method-arguments.ts';
 
 export interface StartSingleJobOptions {
   readonly log?: Logger;
@@ -63,12 +64,4 @@ function startJob(handle: VisionSystemHandle, target: TriggerTarget, job: JobCon
       { dataType: DataType.Int32, value: 0 },
     ],
   };
-}
-
-/** The `Id` of a `{Id, Description?}` argument; null when absent or empty. */
-function structureId(arg: Variant | undefined): string | null {
-  const value: unknown = arg?.value;
-  if (typeof value !== 'object' || value === null || !('id' in value)) return null;
-  const id = value.id;
-  return typeof id === 'string' && id.trim() !== '' ? id : null;
 }

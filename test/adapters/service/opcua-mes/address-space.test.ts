@@ -3,7 +3,7 @@
  * browse to a station's VisionSystem, read its state machines, call StartSingleJob against a TriggerTarget that
  * stores a result in a real SQLite store, and receive the ResultReadyEvent through an event subscription.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,13 +11,7 @@ import {
   ClientMonitoredItem,
   DataType,
   EventFilter,
-  makeBrowsePath,
-  MessageSecurityMode,
   NodeId,
-  OPCUACertificateManager,
-  OPCUAClient,
-  OPCUAServer,
-  SecurityPolicy,
   SimpleAttributeOperand,
   StatusCodes,
   TimestampsToReturn,
@@ -28,20 +22,14 @@ import {
   VariantArrayType,
 } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildMachineVisionSpace,
-  MACHINE_VISION_NS_URI,
-  machineVisionNodesets,
-  type MachineVisionSpace,
-  type VisionSystemHandle,
-} from '../../../../adapters/service/opcua-mes/address-space.ts';
+import type { VisionSystemHandle } from '../../../../adapters/service/opcua-mes/address-space.ts';
 import { bindStartSingleJob } from '../../../../adapters/service/opcua-mes/start-single-job.ts';
 import { INSPECTION_ERROR } from '../../../../runtime/decision/rules.ts';
-import { freePort } from '../../../../runtime/net/free-port.ts';
 import type { TriggerRequest, TriggerTarget } from '../../../../runtime/pipeline/trigger.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
 import { waitUntil, withDeadline } from '../../../helpers/wait.ts';
+import { startMachineVisionPeer, type MachineVisionPeer } from '../../../fakes/machine-vision-peer.ts';
 
 const LINE = 'line-1';
 const STATION = 'st-10';
@@ -83,10 +71,8 @@ const FIELDS = ['EventType', 'ResultId', 'PartId', 'JobId', 'ResultState', 'Crea
 let dir: string;
 let store: ResultStore;
 let target: StoringTarget;
-let server: OPCUAServer;
-let space: MachineVisionSpace;
+let peer: MachineVisionPeer;
 let handle: VisionSystemHandle;
-let client: OPCUAClient;
 let session: ClientSession;
 let subscription: ClientSubscription;
 let mvNs: number;
@@ -96,28 +82,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ls-mes-'));
   store = new ResultStore(join(dir, 'results.db'));
   target = new StoringTarget(store);
-  const port = await freePort();
-  const pki = join(tmpdir(), 'linesight-test-opcua-pki', 'mes-plain');
-  mkdirSync(pki, { recursive: true });
-  server = new OPCUAServer({
-    port,
-    hostname: '127.0.0.1',
-    nodeset_filename: machineVisionNodesets(),
-    serverCertificateManager: new OPCUACertificateManager({ rootFolder: pki, automaticallyAcceptUnknownCertificate: true }),
-    securityModes: [MessageSecurityMode.None],
-    securityPolicies: [SecurityPolicy.None],
-    allowAnonymous: true,
+  peer = await startMachineVisionPeer(LINE, [STATION], (space) => {
+    handle = space.stations.get(STATION)!;
+    bindStartSingleJob(handle, target);
   });
-  await withDeadline(server.initialize(), 30_000, 'OPC UA server initialize (nodesets)');
-  space = buildMachineVisionSpace(server, LINE, [STATION]);
-  handle = space.stations.get(STATION)!;
-  bindStartSingleJob(handle, target);
-  await withDeadline(server.start(), 10_000, 'OPC UA server start');
-  client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 0 }, securityMode: MessageSecurityMode.None });
-  await withDeadline(client.connect(`opc.tcp://127.0.0.1:${port}`), 10_000, 'client connect');
-  session = await withDeadline(client.createSession(), 10_000, 'client session');
-  const namespaces = await withDeadline(session.readNamespaceArray(), 5_000, 'read NamespaceArray');
-  mvNs = namespaces.indexOf(MACHINE_VISION_NS_URI);
+  ({ session, mvNs } = peer);
   subscription = await withDeadline(
     session.createSubscription2({ requestedPublishingInterval: 20, requestedMaxKeepAliveCount: 20, publishingEnabled: true }),
     5_000,
@@ -127,17 +96,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await subscription?.terminate().catch(() => {});
-  await session?.close().catch(() => {});
-  await client?.disconnect().catch(() => {});
-  await server?.shutdown(0);
+  await peer?.close();
   store?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function resolve(path: string): Promise<NodeId> {
-  const result = await withDeadline(session.translateBrowsePath(makeBrowsePath('RootFolder', path)), 5_000, `translate ${path}`);
-  expect(result.statusCode, path).toBe(StatusCodes.Good);
-  return result.targets![0]!.targetId;
+function resolve(path: string): Promise<NodeId> {
+  return peer.resolve(path);
 }
 
 function stationPath(rest = ''): string {
