@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { MetrologySchema } from '../metrology/spec.ts';
 import { decoderRuleShape } from '../inference/decoders/index.ts';
 import { DEFAULT_RUN_TIMEOUT_MS } from '../inference/inference-worker.ts';
-import { AcceptanceSchema } from '../pipeline/frame-gate.ts';
+import { AcceptanceSchema, DEFAULT_ACCEPTANCE } from '../pipeline/frame-gate.ts';
 
 const Roi = z
   .object({
@@ -96,7 +96,7 @@ export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>
       scale: Scale.optional(),
       models: z.array(StationModel).min(1).describe('Models run on every frame, in order'),
       metrology: MetrologySchema.optional(),
-      acceptance: AcceptanceSchema.default(AcceptanceSchema.parse({})),
+      acceptance: AcceptanceSchema.default(DEFAULT_ACCEPTANCE),
       sinks: z.array(sink).default([]).describe('Where results go besides the SQLite store'),
       maxParts: z.number().int().positive().optional().describe('Stop the station after this many parts (tests, demos)'),
     })
