@@ -8,5 +8,6 @@ import logSink from './sink/log/index.ts';
 import modbusSink from './sink/modbus/index.ts';
 import modbusServerSink from './sink/modbus-server/index.ts';
 import opcuaSink from './sink/opcua/index.ts';
+import opcuaMesService from './service/opcua-mes/index.ts';
 
-export const ADAPTERS = [syntheticSource, folderSource, logSink, modbusSink, modbusServerSink, opcuaSink] as const;
+export const ADAPTERS = [syntheticSource, folderSource, logSink, modbusSink, modbusServerSink, opcuaSink, opcuaMesService] as const;

@@ -24,7 +24,7 @@ let cachedSchema: LineSchema | null = null;
 export function lineSchema(): LineSchema {
   if (!cachedSchema) {
     const registry = createRegistry();
-    cachedSchema = buildLineSchema(registry.optionsSchema('source'), registry.optionsSchema('sink'));
+    cachedSchema = buildLineSchema(registry.optionsSchema('source'), registry.optionsSchema('sink'), registry.optionsSchema('service'));
   }
   return cachedSchema;
 }

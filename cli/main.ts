@@ -1,5 +1,5 @@
 /**
- * `linesight <command>`: run, validate, inspect, trigger, measure, calibrate, train, eval. Each command returns an exit code (cli/exit-codes.ts);
+ * `linesight <command>`: run, validate, inspect, trigger, measure, calibrate, train, eval, mes-password, pki. Each command returns an exit code (cli/exit-codes.ts);
  * typed errors are mapped to codes here, once.
  */
 import { isLinesightError } from '../runtime/errors.ts';
@@ -23,6 +23,9 @@ Usage:
                                                     build an anomaly model from good parts (PaDiM-style)
   linesight eval --model DIR --good DIR --bad DIR [--masks DIR] [--json]
                                                     image/pixel AUROC, AUPRO, F1, miss rate of a model
+  linesight mes-password                            hash a password (stdin) for a MES server user
+  linesight pki list|trust|reject --config FILE [CERT]   (or --pki-dir DIR)
+                                                    client certificates the MES OPC UA server trusts
   linesight <command> --help                        help for one command
 
 Exit codes: 0 ok, 1 failure, 2 usage/config error, 3 model refused, 4 NOK part (inspect, measure), 5 unreadable image,
@@ -77,6 +80,14 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   eval: lazy(
     () => import('./commands/eval.ts'),
     (m) => m.evalCommand,
+  ),
+  'mes-password': lazy(
+    () => import('./commands/mes-password.ts'),
+    (m) => m.mesPasswordCommand,
+  ),
+  pki: lazy(
+    () => import('./commands/pki.ts'),
+    (m) => m.pkiCommand,
   ),
 };
 

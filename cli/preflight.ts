@@ -3,9 +3,10 @@
  * code path, so `validate` passes only what `run` would start, with the same exit code. In the order `run` boots:
  *
  *   1. the store path can hold the SQLite database (runtime/store/store-path.ts; nothing is created);
- *   2. per station, its metrology calibration file is there and valid (the very loader boot uses);
- *   3. per station, each model loads as on the line: model.yaml, the file and its sha256 pin, inputs/outputs,
- *      golden checks (StationModel.load, then closed);
+ *   2. per station and recipe (the default and each of `recipes:`), its metrology calibration file is there and
+ *      valid (the very loader boot uses);
+ *   3. per station and recipe, each model loads as on the line: model.yaml, the file and its sha256 pin,
+ *      inputs/outputs, golden checks (StationModel.load, then closed);
  *   4. no two listeners of the line (simulated PLC, HTTP control, adapters that declare `listeners`) on one
  *      host:port. A client sink connecting to the simulated PLC's port is no clash.
  *
@@ -15,7 +16,7 @@
 import path from 'node:path';
 import type { AdapterListener } from '../runtime/adapter.ts';
 import { formatProblem, problemAt, type ConfigProblem } from '../runtime/config/load.ts';
-import type { LineConfig, StationConfig } from '../runtime/config/schema.ts';
+import type { LineConfig, StationConfig, StationRecipeConfig } from '../runtime/config/schema.ts';
 import { isLinesightError, LinesightError, reasonOf } from '../runtime/errors.ts';
 import { StationModel } from '../runtime/inference/station-model.ts';
 import { loadStationMetrology } from '../runtime/line.ts';
@@ -66,10 +67,18 @@ function attempt(keyPath: KeyPath, check: () => void): Found[] {
   }
 }
 
+/** The station's own recipe (at `stations[i]`) and each alternative (at `stations[i].recipes[k]`), with their YAML key. */
+function recipesOf(st: StationConfig, i: number): { recipe: StationRecipeConfig; at: KeyPath }[] {
+  const own = { recipe: { id: st.recipe, models: st.models, metrology: st.metrology }, at: ['stations', i] };
+  return [own, ...(st.recipes ?? []).map((recipe, k) => ({ recipe, at: ['stations', i, 'recipes', k] }))];
+}
+
 function checkCalibration(config: LineConfig, st: StationConfig, i: number): Found[] {
-  if (!st.metrology) return [];
-  const key = st.metrology.calibration ? ['stations', i, 'metrology', 'calibration'] : ['stations', i, 'metrology'];
-  return attempt(key, () => void loadStationMetrology(config, st));
+  return recipesOf(st, i).flatMap(({ recipe, at }) => {
+    if (!recipe.metrology) return [];
+    const key = recipe.metrology.calibration ? [...at, 'metrology', 'calibration'] : [...at, 'metrology'];
+    return attempt(key, () => void loadStationMetrology(config, st, recipe));
+  });
 }
 
 /** The station's frame pool within its memory limit, for the frame size its source is configured for (nothing opened). */
@@ -80,16 +89,20 @@ function checkPool(config: LineConfig, st: StationConfig, i: number, registry: A
   });
 }
 
-/** Each model of the station loaded as boot loads it (file, sha256 pin, inputs/outputs, golden checks), then closed. */
+/**
+ * Each model of each recipe of the station loaded as boot (or PrepareRecipe) loads it (file, sha256 pin,
+ * inputs/outputs, golden checks), then closed.
+ */
 async function checkModels(config: LineConfig, st: StationConfig, i: number): Promise<Found[]> {
+  const models = recipesOf(st, i).flatMap(({ recipe, at }) => recipe.models.map((m, j) => ({ m, keyPath: [...at, 'models', j, 'manifest'] })));
   const results = await Promise.all(
-    st.models.map(async (m, j): Promise<Found | null> => {
+    models.map(async ({ m, keyPath }): Promise<Found | null> => {
       try {
         const model = await StationModel.load(m, config.dir, st.roi ?? null);
         await model.close();
         return null;
       } catch (error) {
-        return { keyPath: ['stations', i, 'models', j, 'manifest'], error };
+        return { keyPath, error };
       }
     }),
   );
@@ -124,12 +137,13 @@ function lineListeners(config: LineConfig, registry: AdapterRegistry): Listener[
     out.push(...adapterListeners(registry, 'source', st.source, ['stations', i, 'source'], `station ${st.name}'s source`));
     st.sinks.forEach((o, k) => out.push(...adapterListeners(registry, 'sink', o, ['stations', i, 'sinks', k], `station ${st.name}'s sink`)));
   });
+  config.services.forEach((o, k) => out.push(...adapterListeners(registry, 'service', o, ['services', k], 'the line')));
   return out;
 }
 
 function adapterListeners(
   registry: AdapterRegistry,
-  kind: 'source' | 'sink',
+  kind: 'source' | 'sink' | 'service',
   options: StationConfig['source'],
   at: KeyPath,
   owner: string,

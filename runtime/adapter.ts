@@ -4,26 +4,15 @@
  */
 import type { z } from 'zod';
 import type { Logger } from 'pino';
-import type { FrameSlot } from './frame/frame-slot.ts';
 import type { InspectionResult } from './results/result.ts';
 import type { TriggerSource } from './pipeline/trigger.ts';
 import type { StationHealthView } from './pipeline/station-health.ts';
+import type { Station } from './pipeline/station.ts';
+import type { RecipeBook } from './pipeline/recipe-book.ts';
+import type { FrameSource } from './frame/frame-source.ts';
+import type { ResultStore } from './store/sqlite-store.ts';
 
-/**
- * A camera or replay. The station owns timing (free-run ticks or triggers) and hands the source a free slot;
- * the source writes the next frame into it in place. Throw LS_ERR_FRAME_CORRUPT for a frame that cannot be
- * decoded (the station counts and skips it) and LS_ERR_SOURCE_EXHAUSTED when a finite source has ended.
- */
-export interface FrameSource {
-  readonly type: string;
-  /** Largest frame the source will deliver, so the station can size its pool at boot. */
-  readonly maxWidth: number;
-  readonly maxHeight: number;
-  readonly channels: number;
-  open(): Promise<void>;
-  grab(slot: FrameSlot): Promise<void>;
-  close(): Promise<void>;
-}
+export type { FrameSource } from './frame/frame-source.ts';
 
 /**
  * Where results go. `deliver` resolves once the receiver has the result and throws when it has not; the
@@ -75,11 +64,56 @@ export interface AdapterContext {
   readonly station: string;
 }
 
-export type AdapterKind = 'source' | 'sink';
+/**
+ * A line-wide service (the MES server): it sees every station of the line and the store. The line opens it after
+ * the stations have started and does not wait for it — inspection never waits for a server's start-up; a service
+ * that fails to open is logged and the line runs on without it. It is closed before the stations stop.
+ */
+export interface LineService {
+  readonly type: string;
+  readonly name: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One station as a service sees it: the station itself (Trigger port, controls, counters) and its result side. */
+export interface StationPort {
+  readonly station: Station;
+  /** Its health (faults, store-failure counters) now; `onHealth` hears each change. */
+  health(): StationHealthView;
+  onHealth(listener: (health: StationHealthView) => void): void;
+  /** The durable sinks' outboxes: name and backlog (runtime/store/outbox.ts OutboxDispatcher), for dashboards. */
+  readonly dispatchers: readonly { readonly sink: { readonly name: string }; backlog(): { readonly count: number } }[];
+  /** The rate StartContinuous acquires at: the free-run fps, or the trigger's `continuousFps`; null: not offered. */
+  readonly continuousFps: number | null;
+  /** Its recipes: list, prepare (switch), unprepare (runtime/pipeline/recipe-book.ts). */
+  readonly recipes: RecipeBook;
+}
+
+export interface ServiceContext {
+  readonly log: Logger;
+  readonly configDir: string;
+  readonly line: string;
+  /** The line's configuration id (runtime/config/config-id.ts). */
+  readonly configId: string;
+  /** The result store's file: its folder is the line's state directory (PKI, archives). */
+  readonly storeFile: string;
+  readonly store: Pick<ResultStore, 'listResults' | 'getBySequence'>;
+  readonly stations: readonly StationPort[];
+}
+
+export type AdapterKind = 'source' | 'sink' | 'service';
 
 interface AdapterInstanceByKind {
   source: FrameSource;
   sink: ResultSink;
+  service: LineService;
+}
+
+interface AdapterContextByKind {
+  source: AdapterContext;
+  sink: AdapterContext;
+  service: ServiceContext;
 }
 
 export interface AdapterDefinition<K extends AdapterKind, S extends z.ZodType> {
@@ -87,7 +121,7 @@ export interface AdapterDefinition<K extends AdapterKind, S extends z.ZodType> {
   readonly type: string;
   /** Options schema; a z.object with a literal `type` field, .strict(), every field described. */
   readonly schema: S;
-  create(options: z.output<S>, ctx: AdapterContext): AdapterInstanceByKind[K];
+  create(options: z.output<S>, ctx: AdapterContextByKind[K]): AdapterInstanceByKind[K];
   /**
    * Optional: the TCP ports an instance with these options will listen on (a fixed port only: port 0 picks a free
    * one and clashes with nothing). `validate` and `run` check every listener of a line YAML against the others

@@ -33,6 +33,10 @@ export const ERROR_CODES = {
   LS_ERR_CALIBRATION_FAILED: 'camera or scale calibration could not be computed',
   LS_ERR_HTTP_LISTEN_FAILED: 'HTTP control listener cannot listen',
   LS_ERR_TRIGGER_FAILED: 'a software trigger could not reach the station',
+  LS_ERR_PKI_FAILED: 'a certificate of the MES server PKI could not be moved',
+  LS_ERR_RECIPE_UNKNOWN: 'no recipe of that id in the station configuration',
+  LS_ERR_RECIPE_LOAD_FAILED: "a recipe's models or metrology could not be loaded; the station keeps its recipe",
+  LS_ERR_RECIPE_IN_USE: 'the default recipe cannot be unprepared',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { LinesightError } from './errors.ts';
-import type { AdapterContext, AdapterDefinition, AdapterKind, FrameSource, ResultSink } from './adapter.ts';
+import type { AdapterContext, AdapterDefinition, AdapterKind, FrameSource, LineService, ResultSink, ServiceContext } from './adapter.ts';
 import type { AdapterOptions } from './config/schema.ts';
 
 type AnyDefinition = AdapterDefinition<AdapterKind, z.ZodType>;
@@ -50,6 +50,11 @@ export class AdapterRegistry {
 
   createSink(options: AdapterOptions, ctx: AdapterContext): ResultSink {
     return this.lookup('sink', options.type).create(options, ctx) as ResultSink;
+  }
+
+  createService(options: AdapterOptions, ctx: ServiceContext): LineService {
+    const def = this.lookup('service', options.type) as AdapterDefinition<'service', z.ZodType>;
+    return def.create(options, ctx);
   }
 
   private lookup(kind: AdapterKind, type: string): AnyDefinition {

@@ -3,6 +3,7 @@ import { LinesightError, isLinesightError } from '../../runtime/errors.ts';
 import { loadConfig } from '../boot.ts';
 import { loadStationMetrology, loadStationModels } from '../../runtime/line.ts';
 import { readFrameFile } from '../../runtime/frame/decode-image.ts';
+import { configIdOf } from '../../runtime/config/config-id.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame, modelRefs } from '../../runtime/pipeline/inspect-frame.ts';
 import { FrameGate, reasonLabel, type ExpectedSize } from '../../runtime/pipeline/frame-gate.ts';
 import type { Reason } from '../../runtime/results/result.ts';
@@ -39,7 +40,15 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     );
   }
   const models = await loadStationModels(config, station);
-  const refs = modelRefs(models);
+  const origin = {
+    line: config.line,
+    station: station.name,
+    recipe: station.recipe,
+    models: modelRefs(models),
+    configId: configIdOf(config),
+    simulated: false,
+    job: null,
+  };
   const metrology = loadStationMetrology(config, station);
   const format = station.source.pixelFormat === 'RGB8' ? 'RGB8' : 'Mono8';
   // The station's own gate: a frame of another size than its source delivers is rejected, not resized.
@@ -66,7 +75,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       t.acquireMs = performance.now() - t0;
       const decision = await inspectFrame(models, slot, frameGeometry(station!, slot), t, { gate, metrology });
       t.totalMs = performance.now() - t0;
-      const { sequence: _unstored, ...result } = buildResult(config.line, station!, refs, slot, decision, t);
+      const { sequence: _unstored, ...result } = buildResult(origin, slot, decision, t);
       return { file, ...result };
     } catch (err) {
       if (!isLinesightError(err) || !['LS_ERR_FRAME_CORRUPT', 'LS_ERR_FRAME_UNREADABLE', 'LS_ERR_FRAME_SIZE'].includes(err.code)) throw err;

@@ -19,6 +19,13 @@ const Roi = z
   .strict()
   .describe('Region of interest cropped from the frame before resizing to the model input');
 
+const ContinuousFps = z
+  .number()
+  .positive()
+  .max(1000)
+  .optional()
+  .describe('Rate at which an MES StartContinuous acquires (free-run) until Stop; absent: StartContinuous is refused on this station');
+
 const Trigger = z
   .discriminatedUnion('mode', [
     z
@@ -34,12 +41,14 @@ const Trigger = z
           .describe(
             'Acquire one frame per software trigger: POST /stations/NAME/trigger on the `http` listener (`linesight trigger`), or an MES job',
           ),
+        continuousFps: ContinuousFps,
       })
       .strict(),
     z
       .object({
         mode: z.literal('plc').describe("Acquire one frame per PLC trigger edge, through the station's handshake sink"),
         via: z.string().min(1).describe('Name of the sink that runs the handshake (type modbus-server, or opcua with handshake)'),
+        continuousFps: ContinuousFps,
       })
       .strict(),
   ])
@@ -80,6 +89,18 @@ const Scale = z
   .strict()
   .describe('Calibrated scale; enables areas in mm²');
 
+const Recipe = z
+  .object({
+    id: z.string().min(1).describe('Recipe id, recorded with every result inspected under it (also its OPC 40100 recipe id)'),
+    description: z.string().optional().describe('Free text shown in recipe lists'),
+    models: z.array(StationModel).min(1).describe('Models run on every frame while this recipe is in force, in order'),
+    metrology: MetrologySchema.optional(),
+  })
+  .strict()
+  .describe(
+    "An alternative recipe of the station, loaded when it is prepared (MES PrepareRecipe); the station's own recipe/models/metrology stay the default",
+  );
+
 export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>(source: Src, sink: Snk) {
   return z
     .object({
@@ -96,12 +117,17 @@ export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>
       scale: Scale.optional(),
       models: z.array(StationModel).min(1).describe('Models run on every frame, in order'),
       metrology: MetrologySchema.optional(),
+      recipes: z
+        .array(Recipe)
+        .optional()
+        .describe('Alternative recipes the station can switch to at run time (docs/recipes.md); the default recipe is always loaded'),
       acceptance: AcceptanceSchema.default(DEFAULT_ACCEPTANCE),
       sinks: z.array(sink).default([]).describe('Where results go besides the SQLite store'),
       maxParts: z.number().int().positive().optional().describe('Stop the station after this many parts (tests, demos)'),
     })
     .strict()
     .superRefine((station, ctx) => {
+      checkRecipeIds(station, ctx);
       // Each sink has its own outbox rows keyed by its name: two sinks of one name would share them.
       const names = (station.sinks as readonly { name?: unknown }[]).map((s) => s.name);
       names.forEach((n, i) => {
@@ -120,6 +146,23 @@ export function buildStationSchema<Src extends z.ZodType, Snk extends z.ZodType>
         });
       }
     });
+}
+
+/** Recipe ids are unique within the station, the default `recipe` included: they name what PrepareRecipe loads. */
+function checkRecipeIds(station: { recipe: string; recipes?: readonly { id: string }[] | undefined }, ctx: z.RefinementCtx): void {
+  const ids = [station.recipe];
+  (station.recipes ?? []).forEach((r, i) => {
+    if (ids.includes(r.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recipes', i, 'id'],
+        message:
+          r.id === station.recipe
+            ? `recipe id '${r.id}' is the station's default recipe: an alternative needs an id of its own`
+            : `recipe id '${r.id}' is used twice in this station`,
+      });
+    ids.push(r.id);
+  });
 }
 
 const FreeSpace = z
@@ -187,7 +230,7 @@ const Http = z
   .strict()
   .describe('HTTP control listener: software triggers (POST /stations/NAME/trigger, `linesight trigger`) and station states');
 
-export function buildLineSchema<Src extends z.ZodType, Snk extends z.ZodType>(source: Src, sink: Snk) {
+export function buildLineSchema<Src extends z.ZodType, Snk extends z.ZodType, Svc extends z.ZodType>(source: Src, sink: Snk, service: Svc) {
   return z
     .object({
       line: z
@@ -199,6 +242,7 @@ export function buildLineSchema<Src extends z.ZodType, Snk extends z.ZodType>(so
       store: Store,
       simulatedPlc: SimulatedPlc.optional(),
       http: Http.optional(),
+      services: z.array(service).default([]).describe('Line-wide services: the MES server (type opcua-mes)'),
       stations: z
         .array(buildStationSchema(source, sink))
         .min(1)
@@ -208,9 +252,11 @@ export function buildLineSchema<Src extends z.ZodType, Snk extends z.ZodType>(so
     .strict();
 }
 
-export type LineSchema = ReturnType<typeof buildLineSchema<z.ZodType, z.ZodType>>;
+export type LineSchema = ReturnType<typeof buildLineSchema<z.ZodType, z.ZodType, z.ZodType>>;
 export type StationSchema = ReturnType<typeof buildStationSchema<z.ZodType, z.ZodType>>;
 export type StationModelConfig = z.output<typeof StationModel>;
+/** One recipe of a station as the YAML gives it; the default is `{ id: recipe, models, metrology }` of the station. */
+export type StationRecipeConfig = z.output<typeof Recipe>;
 export type RoiConfig = z.output<typeof Roi>;
 
 /** Source and sink options are typed by their adapters; the runtime sees only their `type`. */
@@ -224,8 +270,9 @@ export interface StationConfig extends Omit<z.output<StationSchema>, 'source' | 
   readonly sinks: readonly AdapterOptions[];
 }
 
-export interface LineConfig extends Omit<z.output<LineSchema>, 'stations'> {
+export interface LineConfig extends Omit<z.output<LineSchema>, 'stations' | 'services'> {
   readonly stations: readonly StationConfig[];
+  readonly services: readonly AdapterOptions[];
   /** Absolute path of the YAML file, and its folder for relative paths. */
   readonly file: string;
   readonly dir: string;

@@ -6,7 +6,7 @@ import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { StationModel } from '../inference/station-model.ts';
 import { decide, type Decision, type FrameGeometry } from '../decision/rules.ts';
 import type { StationConfig } from '../config/schema.ts';
-import type { InspectionResult, ModelRef, Reason, StageTimings } from '../results/result.ts';
+import type { InspectionResult, JobRef, ModelRef, Reason, StageTimings } from '../results/result.ts';
 import type { FrameGate } from './frame-gate.ts';
 import type { MetrologyStage } from '../metrology/stage.ts';
 
@@ -80,26 +80,34 @@ export function modelRefs(models: readonly StationModel[]): readonly ModelRef[] 
   return Object.freeze(models.map((m) => Object.freeze({ name: m.name, sha256: m.onnx.sha256 })));
 }
 
-export function buildResult(
-  line: string,
-  config: StationConfig,
-  models: readonly ModelRef[],
-  slot: FrameSlot,
-  decision: Decision,
-  t: StageTimings,
-): InspectionResult {
+/** What a result records besides the decision: who judged the part, under which recipe, configuration and job. */
+export interface ResultOrigin {
+  readonly line: string;
+  readonly station: string;
+  /** The recipe in force when the part was inspected. */
+  readonly recipe: string;
+  readonly models: readonly ModelRef[];
+  readonly configId: string;
+  readonly simulated: boolean;
+  readonly job: JobRef | null;
+}
+
+export function buildResult(origin: ResultOrigin, slot: FrameSlot, decision: Decision, t: StageTimings): InspectionResult {
   return {
     sequence: 0,
-    line,
-    station: config.name,
-    recipe: config.recipe,
+    line: origin.line,
+    station: origin.station,
+    recipe: origin.recipe,
     partId: slot.partId,
+    job: origin.job,
+    configId: origin.configId,
+    simulated: origin.simulated,
     frameSequence: slot.sequence,
     verdict: decision.verdict,
     reasons: decision.reasons,
     measurements: decision.measurements,
     defects: decision.defects,
-    models,
+    models: origin.models,
     timings: t,
     capturedAt: new Date(slot.captureEpochMs).toISOString(),
     decidedAt: new Date().toISOString(),

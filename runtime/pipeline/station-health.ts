@@ -6,12 +6,20 @@
  *                  changes what the PLC hears (store.onFailure, docs/store.md "When the store fails")
  *   disk-low       the database's disk has less than store.freeSpace.warnMB free (runtime/store/disk-guard.ts)
  *   disk-critical  less than store.freeSpace.minMB free: archiving stops, retention runs early
+ *   camera-lost    the source failed to deliver a frame (not a corrupt one: the camera or its link); raised by the
+ *                  station, cleared by its next frame
+ *   inspection-failing  an inspection threw (a model worker failing, a hung run): raised by the station, cleared by
+ *                  its next successful inspection
+ * The MES server's VisionStateMachine shows store-failed, camera-lost and inspection-failing as Error.
  */
 
 /** What a failed append means (the line YAML's `store.onFailure`). */
 export type StoreFailurePolicy = 'stop-line' | 'deliver-unstored';
 
-export type StationFault = 'store-failed' | 'disk-low' | 'disk-critical';
+export type StationFault = 'store-failed' | 'disk-low' | 'disk-critical' | 'camera-lost' | 'inspection-failing';
+
+/** The faults that stop a station producing good verdicts (the others only warn). */
+export const ERROR_FAULTS: readonly StationFault[] = ['store-failed', 'camera-lost', 'inspection-failing'];
 
 export interface ActiveFault {
   readonly fault: StationFault;

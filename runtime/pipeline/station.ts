@@ -10,20 +10,20 @@
  *   latest-wins    the oldest queued frame is dropped (counted in `dropped`) so inspection follows the line.
  */
 import type { Logger } from 'pino';
-import type { FrameSource } from '../adapter.ts';
+import type { FrameSource } from '../frame/frame-source.ts';
 import type { StationConfig } from '../config/schema.ts';
 import { isLinesightError, LinesightError } from '../errors.ts';
 import { FramePool } from '../frame/frame-pool.ts';
 import type { FrameSlot } from '../frame/frame-slot.ts';
 import type { StationModel } from '../inference/station-model.ts';
 import { failedDecision, type Decision } from '../decision/rules.ts';
-import type { InspectionResult } from '../results/result.ts';
+import type { InspectionResult, JobRef } from '../results/result.ts';
 import { buildResult, emptyTimings, frameGeometry, inspectFrame, modelRefs } from './inspect-frame.ts';
 import type { ModelRef } from '../results/result.ts';
 import { stageRecorders, type Stage, type LatencyRecorder } from '../timing/latency-recorder.ts';
 import { FrameQueue } from './frame-queue.ts';
 import type { MetrologyStage } from '../metrology/stage.ts';
-import type { TriggerOutcome, TriggerRequest, TriggerTarget } from './trigger.ts';
+import type { TriggerOutcome, TriggerRefusal, TriggerRequest, TriggerTarget } from './trigger.ts';
 import { FRAME_REJECTED, FrameGate, rejectionCheck } from './frame-gate.ts';
 
 /**
@@ -32,6 +32,26 @@ import { FRAME_REJECTED, FrameGate, rejectionCheck } from './frame-gate.ts';
  */
 export interface ResultHandler {
   handle(result: InspectionResult): InspectionResult;
+  /**
+   * Optional: a fault of the station itself was raised (`active`) or cleared — the camera stopped delivering,
+   * inspections fail. Called on transitions only, never per part. The router (runtime/results/router.ts) adds it
+   * to the station's health, which sinks and services hear.
+   */
+  reportFault?(fault: StationSelfFault, active: boolean, detail: string): void;
+}
+
+/** Faults the station raises itself (runtime/pipeline/station-health.ts lists every fault). */
+export type StationSelfFault = 'camera-lost' | 'inspection-failing';
+
+/** The recipe a station inspects with: its models and metrology, swapped whole between two parts. */
+export interface StationRecipe {
+  readonly id: string;
+  readonly models: readonly StationModel[];
+  readonly metrology: MetrologyStage | null;
+}
+
+interface ActiveRecipe extends StationRecipe {
+  readonly modelRefs: readonly ModelRef[];
 }
 
 export class StationCounters {
@@ -92,9 +112,16 @@ export class Station implements TriggerTarget {
   private readonly config: StationConfig;
   private readonly line: string;
   private readonly source: FrameSource;
-  readonly models: readonly StationModel[];
-  private readonly modelRefs: readonly ModelRef[];
-  private readonly metrology: MetrologyStage | null;
+  private active: ActiveRecipe;
+  private readonly configId: string;
+  private simulation = false;
+  private halt_ = false;
+  /** Free-run rate while acquiring continuously; null while the station waits for triggers. */
+  private freeRunFps: number | null;
+  /** What each free-run tick stands for: null, or the MES continuous job (StartContinuous) its parts belong to. */
+  private tickRequest: TriggerRequest | null = null;
+  private readonly changeListeners: (() => void)[] = [];
+  private readonly selfFaults = new Set<StationSelfFault>();
   private readonly gate: FrameGate;
   private readonly results: ResultHandler;
   private readonly log: Logger;
@@ -122,14 +149,16 @@ export class Station implements TriggerTarget {
     results: ResultHandler;
     log: Logger;
     metrology?: MetrologyStage | null;
+    /** The line's configuration id (runtime/config/config-id.ts), recorded with every result. */
+    configId?: string;
   }) {
     this.config = args.config;
     this.name = args.config.name;
     this.line = args.line;
     this.source = args.source;
-    this.models = args.models;
-    this.modelRefs = modelRefs(args.models);
-    this.metrology = args.metrology ?? null;
+    this.active = activeRecipe({ id: args.config.recipe, models: args.models, metrology: args.metrology ?? null });
+    this.configId = args.configId ?? '';
+    this.freeRunFps = args.config.trigger.mode === 'free-run' ? args.config.trigger.fps : null;
     this.results = args.results;
     this.log = args.log;
     const { slots, slotBytes } = checkFramePool(args.config, args.source);
@@ -149,13 +178,133 @@ export class Station implements TriggerTarget {
     this.listeners.push(listener);
   }
 
+  /** Called after every change of state, halt, continuous mode, simulation mode or recipe (not per part). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /** The models of the recipe in force. */
+  get models(): readonly StationModel[] {
+    return this.active.models;
+  }
+
+  /** The recipe in force: its id is recorded with every result. */
+  get recipe(): StationRecipe {
+    return this.active;
+  }
+
+  /** Halted by an operator or the MES (OPC 40100 Halt): no acquisition, triggers refused, until resume(). */
+  get halted(): boolean {
+    return this.halt_;
+  }
+
+  /** Acquiring continuously (free-run) rather than waiting for triggers. */
+  get continuous(): boolean {
+    return this.freeRunFps !== null;
+  }
+
+  /** Simulation mode (OPC 40100 SimulationMode): results are marked `simulated`, not production verdicts. */
+  get simulated(): boolean {
+    return this.simulation;
+  }
+
+  /** The station's own faults in force (camera lost, inspections failing). */
+  get faults(): ReadonlySet<StationSelfFault> {
+    return this.selfFaults;
+  }
+
   async start(): Promise<void> {
     await this.source.open();
     this.state = 'running';
-    if (this.config.trigger.mode === 'free-run') {
-      this.nextTickAt = performance.now();
-      this.onTick();
-    }
+    this.changed();
+    this.startTicks();
+  }
+
+  /**
+   * Inspect with another recipe from the next part on; a part being inspected finishes with the one it started
+   * with. Returns the recipe it replaces, which the caller may close once no inspection uses it (`whenIdle`).
+   */
+  useRecipe(recipe: StationRecipe): StationRecipe {
+    const previous = this.active;
+    this.active = activeRecipe(recipe);
+    this.log.info({ recipe: recipe.id, previous: previous.id, models: recipe.models.map((m) => m.name) }, 'recipe switched');
+    this.changed();
+    return previous;
+  }
+
+  /** Resolves once no part is being inspected (so a replaced recipe's models can close). */
+  async whenIdle(): Promise<void> {
+    while (this.inspecting) await this.inspecting;
+  }
+
+  halt(): void {
+    if (this.halt_) return;
+    this.halt_ = true;
+    this.stopTicks();
+    this.log.warn('station halted: acquisition stopped, triggers refused');
+    this.changed();
+  }
+
+  resume(): void {
+    if (!this.halt_) return;
+    this.halt_ = false;
+    this.log.info('station resumed');
+    this.startTicks();
+    this.changed();
+    this.pump();
+  }
+
+  /**
+   * Acquire continuously at `fps` (free-run), or with null wait for triggers again. `job` (an MES StartContinuous)
+   * is recorded with every part acquired until the next call.
+   */
+  setContinuous(fps: number | null, job: JobRef | null = null): void {
+    this.tickRequest = job === null || fps === null ? null : { partId: null, origin: 'mes', job };
+    if (fps === this.freeRunFps) return;
+    this.stopTicks();
+    this.freeRunFps = fps;
+    this.log.info({ fps, job: job?.jobId }, fps === null ? 'continuous acquisition stopped: waiting for triggers' : 'continuous acquisition started');
+    this.startTicks();
+    this.changed();
+  }
+
+  setSimulationMode(on: boolean): void {
+    if (on === this.simulation) return;
+    this.simulation = on;
+    this.log.warn({ simulated: on }, on ? 'simulation mode on: results are marked simulated' : 'simulation mode off');
+    this.changed();
+  }
+
+  /** Drops the triggers still waiting for a frame (OPC 40100 Abort); their sources hear null. Returns how many. */
+  abortPending(): number {
+    const dropped = this.pendingRequests.splice(0);
+    this.pendingTriggers = 0;
+    for (const request of dropped) request?.onDecided?.(null);
+    if (dropped.length > 0) this.log.warn({ dropped: dropped.length }, 'pending triggers aborted');
+    return dropped.length;
+  }
+
+  private startTicks(): void {
+    if (this.state !== 'running' || this.halt_ || this.freeRunFps === null || this.timer !== null) return;
+    this.nextTickAt = performance.now();
+    this.onTick();
+  }
+
+  private stopTicks(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) l();
+  }
+
+  private setFault(fault: StationSelfFault, active: boolean, detail: string): void {
+    if (active === this.selfFaults.has(fault)) return;
+    if (active) this.selfFaults.add(fault);
+    else this.selfFaults.delete(fault);
+    this.results.reportFault?.(fault, active, detail);
+    this.changed();
   }
 
   /**
@@ -164,6 +313,7 @@ export class Station implements TriggerTarget {
    */
   trigger(request: TriggerRequest): TriggerOutcome {
     if (this.state !== 'running') return this.refuse('not-running');
+    if (this.halt_) return this.refuse('halted');
     if (this.reachedMaxParts()) return this.refuse('max-parts');
     this.counters.triggers++;
     this.pendingTriggers++;
@@ -172,7 +322,7 @@ export class Station implements TriggerTarget {
     return { accepted: true };
   }
 
-  private refuse(reason: 'not-running' | 'max-parts'): TriggerOutcome {
+  private refuse(reason: TriggerRefusal): TriggerOutcome {
     this.counters.triggersRefused++;
     return { accepted: false, reason };
   }
@@ -185,8 +335,8 @@ export class Station implements TriggerTarget {
 
   private async drainAndClose(): Promise<void> {
     this.state = 'stopping';
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.stopTicks();
+    this.changed();
     while (this.grabbing || this.inspecting || this.queue.length > 0) {
       await (this.inspecting ?? new Promise((r) => setTimeout(r, 5)));
     }
@@ -195,6 +345,7 @@ export class Station implements TriggerTarget {
     for (const request of this.pendingRequests.splice(0)) request?.onDecided?.(null);
     await this.source.close();
     this.state = 'stopped';
+    this.changed();
     this.stopRequested?.();
   }
 
@@ -211,23 +362,25 @@ export class Station implements TriggerTarget {
   }
 
   private onTick(): void {
-    if (this.state !== 'running' || this.config.trigger.mode !== 'free-run') return;
+    this.timer = null;
+    const fps = this.freeRunFps;
+    if (this.state !== 'running' || this.halt_ || fps === null) return;
     this.counters.triggers++;
     if (this.pendingTriggers > 0)
       this.counters.backpressure++; // camera held: the previous tick still waits
     else {
       this.pendingTriggers = 1;
-      this.pendingRequests.push(null);
+      this.pendingRequests.push(this.tickRequest);
     }
     this.pump();
     // Drift-free schedule: ticks stay on the fps grid even when a callback runs late.
-    this.nextTickAt += 1000 / this.config.trigger.fps;
+    this.nextTickAt += 1000 / fps;
     // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
     this.timer = setTimeout(this.onTick, Math.max(0, this.nextTickAt - performance.now()));
   }
 
   private pump(): void {
-    if (this.grabbing || this.pendingTriggers === 0 || this.sourceEnded || this.state !== 'running') return;
+    if (this.grabbing || this.pendingTriggers === 0 || this.sourceEnded || this.state !== 'running' || this.halt_) return;
     if (this.reachedMaxParts()) return;
     if (this.queue.full) {
       if (this.config.backpressure.policy === 'every-trigger') {
@@ -260,6 +413,7 @@ export class Station implements TriggerTarget {
     slot.captureMs = performance.now();
     if (slot.captureEpochMs === 0) slot.captureEpochMs = Date.now();
     this.counters.acquired++;
+    if (this.selfFaults.size > 0) this.setFault('camera-lost', false, 'the source delivers frames again');
     this.latency.acquire.record(slot.captureMs - slot.triggerMs);
     this.queue.push(slot);
     this.kickInspection();
@@ -281,6 +435,7 @@ export class Station implements TriggerTarget {
     } else {
       this.counters.sourceErrors++;
       this.log.error({ err }, 'source failed to deliver a frame');
+      this.setFault('camera-lost', true, (err as Error).message);
     }
     // The trigger that produced no frame is not retried: the part has moved on. Keep serving the rest.
     // eslint-disable-next-line @typescript-eslint/unbound-method -- bound in the constructor
@@ -308,18 +463,30 @@ export class Station implements TriggerTarget {
     const t = emptyTimings();
     t.acquireMs = slot.captureMs - slot.triggerMs;
     t.queueMs = performance.now() - slot.captureMs;
+    const recipe = this.active;
     let decision: Decision;
     try {
-      decision = await inspectFrame(this.models, slot, frameGeometry(this.config, slot), t, { gate: this.gate, metrology: this.metrology });
+      decision = await inspectFrame(recipe.models, slot, frameGeometry(this.config, slot), t, { gate: this.gate, metrology: recipe.metrology });
+      if (this.selfFaults.size > 0) this.setFault('inspection-failing', false, 'inspections succeed again');
     } catch (err) {
       this.counters.inspectionErrors++;
       this.log.error({ err, frame: slot.sequence }, 'inspection failed; part is NOK');
       decision = failedDecision(this.name, (err as Error).message);
+      this.setFault('inspection-failing', true, (err as Error).message);
     }
     const decidedAt = performance.now();
     t.totalMs = decidedAt - slot.triggerMs;
     // What the sinks were given: with a failing store under stop-line, a NOK STORE_FAILED in its place.
-    const result = this.results.handle(buildResult(this.line, this.config, this.modelRefs, slot, decision, t));
+    const origin = {
+      line: this.line,
+      station: this.name,
+      recipe: recipe.id,
+      models: recipe.modelRefs,
+      configId: this.configId,
+      simulated: this.simulation,
+      job: this.requestOf.get(slot)?.job ?? null,
+    };
+    const result = this.results.handle(buildResult(origin, slot, decision, t));
     this.latency.store.record(performance.now() - decidedAt);
     this.account(result);
     this.release(slot, result);
@@ -353,7 +520,7 @@ export class Station implements TriggerTarget {
     l.infer.record(t.inferMs);
     l.decode.record(t.decodeMs);
     l.decide.record(t.decideMs);
-    if (this.metrology) l.measure.record(t.measureMs);
+    if (this.active.metrology) l.measure.record(t.measureMs);
     l.total.record(t.totalMs);
   }
 
@@ -373,4 +540,8 @@ export class Station implements TriggerTarget {
     const max = this.config.maxParts;
     return max !== undefined && this.counters.acquired >= max;
   }
+}
+
+function activeRecipe(recipe: StationRecipe): ActiveRecipe {
+  return { id: recipe.id, models: recipe.models, metrology: recipe.metrology, modelRefs: modelRefs(recipe.models) };
 }

@@ -5,13 +5,15 @@
  * job call. The composition root (runtime/line.ts) binds each source to its station explicitly, from the line
  * YAML's `trigger:` section; nothing is wired by looking at an object's shape.
  */
-import type { InspectionResult } from '../results/result.ts';
+import type { InspectionResult, JobRef } from '../results/result.ts';
 
 export interface TriggerRequest {
   /** Part id carried into the result (PLC Set Part Id, MES job, operator); null when none. */
   readonly partId: string | null;
   /** Who fired it, for logs and counters: the sink name, `http`, `mes`. */
   readonly origin: string;
+  /** The MES job behind the trigger (OPC 40100 StartSingleJob), recorded with the part's result. */
+  readonly job?: JobRef;
   /**
    * Called once, synchronously in the turn the station decided the part (before any sink sees the result), with
    * the stored result; or with null when the trigger produced no inspected part (corrupt frame, dropped by
@@ -21,7 +23,7 @@ export interface TriggerRequest {
 }
 
 /** Why a station refused a trigger. */
-export type TriggerRefusal = 'not-running' | 'max-parts';
+export type TriggerRefusal = 'not-running' | 'halted' | 'max-parts';
 
 export type TriggerOutcome = { readonly accepted: true } | { readonly accepted: false; readonly reason: TriggerRefusal };
 

@@ -44,6 +44,18 @@ export interface ModelRef {
   readonly sha256: string;
 }
 
+/**
+ * What the MES gave when it started the part's job (OPC 40100 StartSingleJob), carried into the result so the
+ * MES can find it again by JobId, MeasId or ProductId; null for parts no MES job started.
+ */
+export interface JobRef {
+  readonly jobId: string;
+  readonly measId: string | null;
+  readonly productId: string | null;
+  /** The MES's own recipe id (RecipeIdExternal), as given in the call. */
+  readonly externalRecipeId: string | null;
+}
+
 export interface InspectionResult {
   /** Per-station monotonic sequence without gaps, assigned by the store; 0 until stored. */
   sequence: number;
@@ -51,6 +63,12 @@ export interface InspectionResult {
   readonly station: string;
   readonly recipe: string;
   readonly partId: string | null;
+  /** The MES job behind the part, or null. */
+  readonly job: JobRef | null;
+  /** Hash of the effective line configuration the part was judged under (OPC 40100 InternalConfigurationId). */
+  readonly configId: string;
+  /** True while the station runs in simulation mode (OPC 40100 SimulationMode): not a production verdict. */
+  readonly simulated: boolean;
   /** Sequence of the frame at the source, which may skip when frames are dropped. */
   readonly frameSequence: number;
   readonly verdict: Verdict;

@@ -14,7 +14,7 @@ import type { ResultSink } from '../adapter.ts';
 import type { ResultStore, StoredResult } from '../store/sqlite-store.ts';
 import type { DiskState } from '../store/disk-guard.ts';
 import { OutboxDispatcher } from '../store/outbox.ts';
-import type { ResultHandler } from '../pipeline/station.ts';
+import type { ResultHandler, StationSelfFault } from '../pipeline/station.ts';
 import { StationHealth, type StationHealthView, type StoreFailurePolicy } from '../pipeline/station-health.ts';
 import type { InspectionResult } from './result.ts';
 import { LatencyRecorder } from '../timing/latency-recorder.ts';
@@ -76,6 +76,7 @@ export class ResultRouter implements ResultHandler {
   private readonly onDirectError: (err: unknown) => void;
   private readonly named: readonly StationSink[];
   private readonly healthModel: StationHealth;
+  private readonly healthListeners: ((health: StationHealthView) => void)[] = [];
   private readonly held: HeldResults;
   private readonly retryMs: number;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -106,6 +107,20 @@ export class ResultRouter implements ResultHandler {
   /** The station's health: active faults, the policy and its counters. */
   get health(): StationHealthView {
     return this.healthModel.view(this.held.length);
+  }
+
+  /** Hears every health change after the sinks have (services: the MES server's state machines). */
+  onHealth(listener: (health: StationHealthView) => void): void {
+    this.healthListeners.push(listener);
+  }
+
+  /** The station's own faults (camera lost, inspections failing) join its health; sinks and services hear it. */
+  reportFault(fault: StationSelfFault, active: boolean, detail: string): void {
+    const changed = active ? this.healthModel.raise(fault, detail) : this.healthModel.clear(fault);
+    if (!changed) return;
+    if (active) this.log.error({ fault, detail }, 'station fault raised');
+    else this.log.info({ fault, detail }, 'station fault cleared');
+    this.publishHealth();
   }
 
   /**
@@ -229,6 +244,7 @@ export class ResultRouter implements ResultHandler {
         this.log.warn({ err, sink: s.name }, 'sink failed to take the station health');
       }
     }
+    for (const l of this.healthListeners) l(view);
   }
 
   private stopRetryTimer(): void {

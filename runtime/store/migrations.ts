@@ -43,4 +43,25 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX outbox_result ON outbox (result_id);
   `,
+  // 3: the MES job behind a part (OPC 40100 JobId, MeasId, ProductId, ExternalRecipeId; all NULL for a part no
+  // job started), the configuration hash it was judged under and the simulation flag. Rows written before keep
+  // the defaults: no job, configuration '' (unknown), not simulated.
+  `
+  ALTER TABLE results ADD COLUMN job_id TEXT;
+  ALTER TABLE results ADD COLUMN meas_id TEXT;
+  ALTER TABLE results ADD COLUMN product_id TEXT;
+  ALTER TABLE results ADD COLUMN external_recipe_id TEXT;
+  ALTER TABLE results ADD COLUMN config_id TEXT NOT NULL DEFAULT '';
+  ALTER TABLE results ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0 CHECK (simulated IN (0, 1));
+  -- The MES asks for a station's results by PartId, JobId or MeasId, oldest first (GetResultListFiltered).
+  -- Partial, so a part without that id (free-run, no MES job) costs nothing; a query "x = ?" implies x IS NOT
+  -- NULL, so SQLite uses them. Figures behind the choice: docs/store.md (Indexes).
+  CREATE INDEX results_part ON results (line, station, part_id, sequence) WHERE part_id IS NOT NULL;
+  CREATE INDEX results_job ON results (line, station, job_id, sequence) WHERE job_id IS NOT NULL;
+  CREATE INDEX results_meas ON results (line, station, meas_id, sequence) WHERE meas_id IS NOT NULL;
+  -- ResultState Failed (a result with an INSPECTION_ERROR reason): only those rows are in it. listResults adds
+  -- this exact term to such a query (sqlite-store.ts, FAILED_TERM); its json_each check stays the exact one.
+  CREATE INDEX results_failed ON results (line, station, sequence)
+    WHERE instr(reasons_json, '"code":"INSPECTION_ERROR"') > 0;
+  `,
 ];

@@ -1,8 +1,9 @@
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
+import { INSPECTION_ERROR } from '../decision/rules.ts';
 import { LinesightError } from '../errors.ts';
-import type { InspectionResult, Verdict } from '../results/result.ts';
+import type { InspectionResult, JobRef, Verdict } from '../results/result.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { StoreRetention, type PruneReport, type RetentionCounters, type RetentionOptions } from './retention.ts';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
@@ -28,6 +29,13 @@ export interface ResultFilter {
   readonly partId?: string | undefined;
   readonly verdict?: Verdict | undefined;
   readonly recipe?: string | undefined;
+  /** Exact matches on the MES job behind the part (InspectionResult.job; OPC 40100 JobId, MeasId, ProductId, ExternalRecipeId). */
+  readonly jobId?: string | undefined;
+  readonly measId?: string | undefined;
+  readonly productId?: string | undefined;
+  readonly externalRecipeId?: string | undefined;
+  /** Exact match on InspectionResult.configId (OPC 40100 InternalConfigurationId). */
+  readonly configId?: string | undefined;
   /** Only results that have (`present: true`) or lack (`false`) a reason with this code. */
   readonly reason?: { readonly code: string; readonly present: boolean } | undefined;
   /** Only results with a sequence above this one (keyset paging). */
@@ -76,6 +84,12 @@ interface ResultRow {
   sequence: number;
   part_id: string | null;
   recipe: string;
+  job_id: string | null;
+  meas_id: string | null;
+  product_id: string | null;
+  external_recipe_id: string | null;
+  config_id: string;
+  simulated: number;
   frame_sequence: number;
   verdict: Verdict;
   reasons_json: string;
@@ -89,8 +103,15 @@ interface ResultRow {
 
 type PendingRow = ResultRow & { attempts: number; last_error: string | null };
 
-const RESULT_COLUMNS = `r.id, r.line, r.station, r.sequence, r.part_id, r.recipe, r.frame_sequence, r.verdict,
-  r.reasons_json, r.measurements_json, r.defects_json, r.models_json, r.timings_json, r.captured_at, r.decided_at`;
+const RESULT_COLUMNS = `r.id, r.line, r.station, r.sequence, r.part_id, r.recipe, r.job_id, r.meas_id, r.product_id,
+  r.external_recipe_id, r.config_id, r.simulated, r.frame_sequence, r.verdict, r.reasons_json, r.measurements_json,
+  r.defects_json, r.models_json, r.timings_json, r.captured_at, r.decided_at`;
+
+/** The columns resultRow() fills, in its order (append, appendStored and storeLate all write through it). */
+const INSERT_COLUMNS = `line, station, sequence, part_id, recipe, job_id, meas_id, product_id, external_recipe_id, config_id,
+  simulated, frame_sequence, verdict, reasons_json, measurements_json, defects_json, models_json, timings_json,
+  captured_at, decided_at`;
+const INSERT_VALUES = `VALUES (${Array.from({ length: 20 }, () => '?').join(', ')})`;
 
 /**
  * Durable record of every result plus a per-sink outbox, in one SQLite file (WAL). `append` is the hot path: one
@@ -108,7 +129,7 @@ export class ResultStore {
   private readonly retention: StoreRetention;
   /** Highest sequence handed out per `line\0station` in this run, stored or reserved (reserveSequence). */
   private readonly issued = new Map<string, number>();
-  /** listResults statements, prepared on first use, one per combination of filters (at most 24). */
+  /** listResults statements, prepared on first use, one per combination of filters (at most 768). */
   private readonly listStatements = new Map<string, Database.Statement>();
   /** The free-space guard, when the store has `freeSpace` options and a file. */
   readonly disk: DiskGuard | null;
@@ -322,12 +343,8 @@ export class ResultStore {
 function prepareStatements(db: Database.Database) {
   return {
     lastSequence: db.prepare('SELECT COALESCE(MAX(sequence), 0) FROM results WHERE line = ? AND station = ?').pluck(),
-    insertResult: db.prepare(`INSERT INTO results (line, station, sequence, part_id, recipe, frame_sequence, verdict,
-      reasons_json, measurements_json, defects_json, models_json, timings_json, captured_at, decided_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    insertLate: db.prepare(`INSERT OR IGNORE INTO results (line, station, sequence, part_id, recipe, frame_sequence, verdict,
-      reasons_json, measurements_json, defects_json, models_json, timings_json, captured_at, decided_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertResult: db.prepare(`INSERT INTO results (${INSERT_COLUMNS}) ${INSERT_VALUES}`),
+    insertLate: db.prepare(`INSERT OR IGNORE INTO results (${INSERT_COLUMNS}) ${INSERT_VALUES}`),
     insertOutbox: db.prepare('INSERT INTO outbox (result_id, sink) VALUES (?, ?)'),
     pending: db.prepare(`SELECT ${RESULT_COLUMNS}, o.attempts, o.last_error
       FROM outbox o JOIN results r ON r.id = o.result_id
@@ -347,6 +364,13 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
+/**
+ * The WHERE term of the results_failed partial index (migration 3), word for word: SQLite uses a partial index
+ * only for a query that carries its term. A necessary condition for an INSPECTION_ERROR reason in the JSON that
+ * resultRow writes, so adding it before the exact json_each check changes no answer.
+ */
+const FAILED_TERM = `instr(r.reasons_json, '"code":"${INSPECTION_ERROR}"') > 0`;
+
 /** Fixed SQL text per combination of filters (no value ever enters the text), and the values to bind. */
 function listQuery(f: ResultFilter): { sql: string; params: (string | number)[] } {
   const where = ['r.line = ?', 'r.station = ?', 'r.sequence > ?'];
@@ -359,7 +383,13 @@ function listQuery(f: ResultFilter): { sql: string; params: (string | number)[] 
   add('r.part_id = ?', f.partId);
   add('r.verdict = ?', f.verdict);
   add('r.recipe = ?', f.recipe);
+  add('r.job_id = ?', f.jobId);
+  add('r.meas_id = ?', f.measId);
+  add('r.product_id = ?', f.productId);
+  add('r.external_recipe_id = ?', f.externalRecipeId);
+  add('r.config_id = ?', f.configId);
   const reason = "EXISTS (SELECT 1 FROM json_each(r.reasons_json) WHERE json_extract(value, '$.code') = ?)";
+  if (f.reason?.present === true && f.reason.code === INSPECTION_ERROR) where.push(FAILED_TERM);
   if (f.reason !== undefined) add(f.reason.present ? reason : `NOT ${reason}`, f.reason.code);
   params.push(count(f.limit), count(f.offset));
   return { sql: `SELECT ${RESULT_COLUMNS} FROM results r WHERE ${where.join(' AND ')} ORDER BY r.sequence LIMIT ? OFFSET ?`, params };
@@ -396,6 +426,9 @@ function rehydrate(row: ResultRow): InspectionResult {
     station: row.station,
     recipe: row.recipe,
     partId: row.part_id,
+    job: jobOf(row),
+    configId: row.config_id,
+    simulated: row.simulated === 1,
     frameSequence: row.frame_sequence,
     verdict: row.verdict,
     reasons: JSON.parse(row.reasons_json) as InspectionResult['reasons'], // written by append from the same type
@@ -406,6 +439,12 @@ function rehydrate(row: ResultRow): InspectionResult {
     capturedAt: row.captured_at,
     decidedAt: row.decided_at,
   };
+}
+
+/** The JobRef written by resultRow: null exactly when job_id is (the other three columns are null then too). */
+function jobOf(row: ResultRow): JobRef | null {
+  if (row.job_id === null) return null;
+  return { jobId: row.job_id, measId: row.meas_id, productId: row.product_id, externalRecipeId: row.external_recipe_id };
 }
 
 function stationKey(r: InspectionResult): string {
@@ -419,6 +458,12 @@ function resultRow(r: InspectionResult, sequence: number) {
     sequence,
     r.partId,
     r.recipe,
+    r.job?.jobId ?? null,
+    r.job?.measId ?? null,
+    r.job?.productId ?? null,
+    r.job?.externalRecipeId ?? null,
+    r.configId,
+    r.simulated ? 1 : 0,
     r.frameSequence,
     r.verdict,
     JSON.stringify(r.reasons),

@@ -14,7 +14,8 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ZodError, type z } from 'zod';
 import { ADAPTERS } from '../../adapters/catalog.ts';
-import type { AdapterDefinition, AdapterKind, FrameSource, ResultSink } from '../../runtime/adapter.ts';
+import type { AdapterDefinition, AdapterKind, FrameSource, LineService, ResultSink, ServiceContext } from '../../runtime/adapter.ts';
+import { ResultStore } from '../../runtime/store/sqlite-store.ts';
 import { isLinesightError } from '../../runtime/errors.ts';
 import { channelsOf, FrameSlot } from '../../runtime/frame/frame-slot.ts';
 import { AdapterRegistry } from '../../runtime/registry.ts';
@@ -72,7 +73,7 @@ describe('adapter catalog', () => {
     const registry = new AdapterRegistry();
     for (const def of definitions.values()) registry.register(def);
     registry.freeze();
-    expect(registry.entries('source').length + registry.entries('sink').length).toBe(ADAPTERS.length);
+    expect(registry.entries('source').length + registry.entries('sink').length + registry.entries('service').length).toBe(ADAPTERS.length);
   });
 });
 
@@ -105,6 +106,34 @@ async function createWithPeer<T>(f: AdapterFixture, make: (options: unknown) => 
   cleanups.push(() => peer.close());
   const options = def.schema.parse(peer.options);
   return { peer, make: () => make(options) };
+}
+
+for (const f of FIXTURES.filter((x): x is AdapterFixture<'service'> => x.kind === 'service')) {
+  describe(`service ${f.label}`, () => {
+    optionsCases(f, f.bad);
+
+    /** A service on a line of no station, over a real store in the test's folder. */
+    const service = async () => {
+      const def = definitionOf(f);
+      const store = new ResultStore(join(env.dir, 'results.sqlite'));
+      cleanups.push(() => store.close());
+      const ctx: ServiceContext = { ...env.ctx, configId: 'c0ffee', storeFile: store.path, store, stations: [] };
+      const { make } = await createWithPeer(f, (o) => def.create(o, ctx) as LineService);
+      return make();
+    };
+
+    it('open → close → close again does not throw', async () => {
+      const s = await service();
+      await withDeadline(s.open(), STEP_MS, `${f.label} open`);
+      await withDeadline(s.close(), STEP_MS, `${f.label} close`);
+      await withDeadline(s.close(), STEP_MS, `${f.label} second close`);
+    });
+
+    it('close without open does not throw', async () => {
+      const s = await service();
+      await withDeadline(s.close(), STEP_MS, `${f.label} close without open`);
+    });
+  });
 }
 
 for (const f of FIXTURES.filter((x): x is AdapterFixture<'source'> => x.kind === 'source')) {

@@ -309,4 +309,19 @@ const opcuaHandshake: AdapterFixture<'sink'> = {
   teardown: teardownOpcUa,
 };
 
-export const FIXTURES: readonly AdapterFixture[] = [synthetic, folder, log, modbus, modbusServer, opcua, opcuaHandshake];
+// --------------------------------------------------------------------------------------------------- services
+
+const opcuaMes: AdapterFixture<'service'> = {
+  kind: 'service',
+  type: 'opcua-mes',
+  label: 'opcua-mes',
+  bad: {
+    base: { type: 'opcua-mes', port: 4840 },
+    wrongType: { port: '4840' },
+    unknownKey: { endpoint: 'opc.tcp://x' },
+    outOfRange: { port: 70_000 },
+  },
+  setup: async () => noPeer({ type: 'opcua-mes', port: await freePort(), security: { allowUnsecured: true, anonymous: 'read' } }),
+};
+
+export const FIXTURES: readonly AdapterFixture[] = [synthetic, folder, log, modbus, modbusServer, opcua, opcuaHandshake, opcuaMes];

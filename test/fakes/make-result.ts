@@ -1,5 +1,5 @@
 /** Builds unstored InspectionResults for store, outbox and sink tests. */
-import type { InspectionResult, Reason, Verdict } from '../../runtime/results/result.ts';
+import type { InspectionResult, JobRef, Reason, Verdict } from '../../runtime/results/result.ts';
 
 let frame = 0;
 
@@ -10,6 +10,8 @@ export function makeResult(
     verdict?: Verdict;
     reasons?: Reason[];
     partId?: string | null;
+    job?: JobRef | null;
+    simulated?: boolean;
     /** When the verdict was decided (ISO 8601); default now. capturedAt is 20 ms before it. */
     decidedAt?: string;
   } = {},
@@ -23,6 +25,9 @@ export function makeResult(
     station: overrides.station ?? 'st-10',
     recipe: 'housing-a',
     partId: overrides.partId === undefined ? `P-${frame}` : overrides.partId,
+    job: overrides.job ?? null,
+    configId: 'c0ffee'.padEnd(16, '0'),
+    simulated: overrides.simulated ?? false,
     frameSequence: frame,
     verdict,
     reasons: overrides.reasons ?? (verdict === 'NOK' ? [{ code: 'SCRATCH', source: 'surface-anomaly', detail: 'score 0.91' }] : []),

@@ -57,7 +57,10 @@ export interface ResultReadyFields {
   readonly measId?: string | null;
   readonly productId?: string | null;
   readonly internalRecipeId?: string | null;
-  /** ResultContent: one String element (this slice: the verdict record as JSON). */
+  readonly externalRecipeId?: string | null;
+  readonly internalConfigurationId?: string | null;
+  readonly processingTimes?: { startTime: Date; endTime: Date; acquisitionDuration: number; processingDuration: number };
+  /** ResultContent: one String element, the verdict record as JSON. */
   readonly content?: readonly string[];
 }
 
@@ -69,22 +72,38 @@ export interface ResultReadyFields {
 export interface VisionSystemHandle {
   readonly station: string;
   readonly visionSystem: UAObject;
+  readonly visionStateMachine: UAObject;
   readonly automaticModeStateMachine: UAObject;
   setVisionState(state: VisionState, via?: string): void;
   setAutomaticState(state: AutomaticState, via?: string): void;
   automaticState(): AutomaticState | null;
   emitResultReady(fields: ResultReadyFields): void;
+  /** ErrorEventType (`active`) or ErrorResolvedEventType for a station fault, with the fault as message. */
+  emitError(fault: string, detail: string, active: boolean): void;
   /** A `{Id}` structure of the MachineVision namespace (e.g. 'JobIdDataType'), for method outputs. */
   idStructure(dataTypeName: string, id: string): ExtensionObject;
+  /** Any structure of the MachineVision namespace, by data type name. */
+  construct(dataTypeName: string, fields: Record<string, unknown>): ExtensionObject;
 }
 
 export interface MachineVisionSpace {
   readonly line: string;
+  /** Objects/<line>: the stations' VisionSystems, and the dashboard folder beside them. */
+  readonly folder: UAObject;
   readonly namespaceIndex: number;
   readonly stations: ReadonlyMap<string, VisionSystemHandle>;
 }
 
-const OPTIONALS = ['ResultManagement', 'ResultManagement.ReleaseResultHandle', 'RecipeManagement', 'VisionStateMachine.AutomaticModeStateMachine'];
+const OPTIONALS = [
+  'ResultManagement',
+  'ResultManagement.ReleaseResultHandle',
+  'RecipeManagement',
+  'SystemState',
+  'VisionStateMachine.ConfirmAll',
+  'VisionStateMachine.SelectModeAutomatic',
+  'VisionStateMachine.AutomaticModeStateMachine',
+  'VisionStateMachine.AutomaticModeStateMachine.SimulationMode',
+];
 
 /** Builds the line folder and one VisionSystem per station; call after `server.initialize()`. */
 export function buildMachineVisionSpace(server: OPCUAServer, line: string, stations: readonly string[]): MachineVisionSpace {
@@ -102,7 +121,7 @@ export function buildMachineVisionSpace(server: OPCUAServer, line: string, stati
   const folder = own.addFolder(addressSpace.rootFolder.objects, { browseName: line });
   const handles = new Map<string, VisionSystemHandle>();
   for (const station of stations) handles.set(station, buildStation(own, folder, visionSystemType, mvIndex, station));
-  return { line, namespaceIndex: mvIndex, stations: handles };
+  return { line, folder, namespaceIndex: mvIndex, stations: handles };
 }
 
 function buildStation(own: Namespace, folder: UAObject, type: UAObjectType, mvIndex: number, station: string): VisionSystemHandle {
@@ -119,20 +138,27 @@ function buildStation(own: Namespace, folder: UAObject, type: UAObjectType, mvIn
   const vsm = promoteToStateMachine(vsmNode);
   const amsm = promoteToStateMachine(amsmNode);
   addMissingStates(own, amsm);
-  const resultReadyType = addressSpace.findEventType('ResultReadyEventType', mvIndex);
-  if (!resultReadyType)
-    throw new LinesightError('LS_ERR_CONFIG_INVALID', 'ResultReadyEventType missing from the Machine Vision nodeset', { station });
-  const idStructure = (dataTypeName: string, id: string): ExtensionObject => {
+  const eventType = (name: string) => {
+    const t = addressSpace.findEventType(name, mvIndex);
+    if (!t) throw new LinesightError('LS_ERR_CONFIG_INVALID', `${name} missing from the Machine Vision nodeset`, { station });
+    return t;
+  };
+  const resultReadyType = eventType('ResultReadyEventType');
+  const errorType = eventType('ErrorEventType');
+  const errorResolvedType = eventType('ErrorResolvedEventType');
+  const construct = (dataTypeName: string, fields: Record<string, unknown>): ExtensionObject => {
     const dataType = addressSpace.findDataType(dataTypeName, mvIndex);
     if (!dataType)
       throw new LinesightError('LS_ERR_CONFIG_INVALID', `data type ${dataTypeName} missing from the Machine Vision nodeset`, { station });
-    return addressSpace.constructExtensionObject(dataType, { id });
+    return addressSpace.constructExtensionObject(dataType, fields);
   };
+  const idStructure = (dataTypeName: string, id: string): ExtensionObject => construct(dataTypeName, { id });
   vsm.setState('Preoperational');
   amsm.setState('Initialized');
   return {
     station,
     visionSystem,
+    visionStateMachine: vsmNode,
     automaticModeStateMachine: amsmNode,
     setVisionState: (state, via = '') => vsm.setState(state, transitionVia(via)),
     setAutomaticState: (state, via = '') => amsm.setState(state, transitionVia(via)),
@@ -140,8 +166,14 @@ function buildStation(own: Namespace, folder: UAObject, type: UAObjectType, mvIn
       const name = amsm.currentStateNode?.browseName.name ?? null;
       return AUTOMATIC_STATES.find((s) => s === name) ?? null;
     },
-    emitResultReady: (fields) => visionSystem.raiseEvent(resultReadyType, resultReadyEventData(fields, idStructure)),
+    emitResultReady: (fields) => visionSystem.raiseEvent(resultReadyType, resultReadyEventData(fields, idStructure, construct)),
+    emitError: (fault, detail, active) =>
+      visionSystem.raiseEvent(active ? errorType : errorResolvedType, {
+        message: new Variant({ dataType: DataType.LocalizedText, value: { text: `${station}: ${fault}: ${detail}` } }),
+        severity: new Variant({ dataType: DataType.UInt16, value: active ? 800 : 200 }),
+      }),
     idStructure,
+    construct,
   };
 }
 
@@ -180,7 +212,9 @@ function addMissingStates(own: Namespace, machine: UAStateMachineEx): void {
 
 type IdStructure = (dataTypeName: string, id: string) => ExtensionObject;
 
-function resultReadyEventData(f: ResultReadyFields, idStructure: IdStructure): Record<string, Variant> {
+type Construct = (dataTypeName: string, fields: Record<string, unknown>) => ExtensionObject;
+
+function resultReadyEventData(f: ResultReadyFields, idStructure: IdStructure, construct: Construct): Record<string, Variant> {
   const ext = (name: string, id: string | null | undefined): Variant | null =>
     id === null || id === undefined ? null : new Variant({ dataType: DataType.ExtensionObject, value: idStructure(name, id) });
   const data: Record<string, Variant | null> = {
@@ -190,6 +224,12 @@ function resultReadyEventData(f: ResultReadyFields, idStructure: IdStructure): R
     measId: ext('MeasIdDataType', f.measId),
     productId: ext('ProductIdDataType', f.productId),
     internalRecipeId: ext('RecipeIdInternalDataType', f.internalRecipeId),
+    externalRecipeId: ext('RecipeIdExternalDataType', f.externalRecipeId),
+    internalConfigurationId: ext('ConfigurationIdDataType', f.internalConfigurationId),
+    processingTimes:
+      f.processingTimes === undefined
+        ? null
+        : new Variant({ dataType: DataType.ExtensionObject, value: construct('ProcessingTimesDataType', f.processingTimes) }),
     resultState: new Variant({ dataType: DataType.Int32, value: f.resultState }),
     creationTime: new Variant({ dataType: DataType.DateTime, value: f.creationTime }),
     isPartial: new Variant({ dataType: DataType.Boolean, value: f.isPartial ?? false }),

@@ -5,9 +5,11 @@
  *   the ResultReadyEvent; an id that is not one of this station's stored results answers Error -1, no Result.
  * - GetResultListFiltered(ResultState, MeasId, PartId, ExternalRecipeId, InternalRecipeId, ExternalConfigurationId,
  *   InternalConfigurationId, ProductId, JobId, MaxResults, StartIndex, Timeout → IsComplete, ResultCount,
- *   ResultHandle, ResultList, Error): oldest first by sequence; filters PartId, InternalRecipeId (the recipe) and
- *   ResultState (1 Completed: no INSPECTION_ERROR reason, 4 Failed: one; 0 all; any other state: none stored).
- *   The store keeps no MeasId, ExternalRecipeId, configuration ids, ProductId or JobId: those filters are ignored.
+ *   ResultHandle, ResultList, Error): oldest first by sequence; every filter given must match (an empty id is no
+ *   filter): MeasId, PartId, ExternalRecipeId, InternalRecipeId (the recipe), InternalConfigurationId (the
+ *   configuration hash), ProductId, JobId, and ResultState (1 Completed: no INSPECTION_ERROR reason, 4 Failed:
+ *   one; 0 all; any other state: none stored). Linesight has no external configuration ids: a non-empty
+ *   ExternalConfigurationId matches nothing.
  *   MaxResults 0 (no limit) or above `maxResultsPerCall` is capped; IsComplete is false while more follow.
  * - ReleaseResultHandle(ResultHandle → Error): frees a handle; one not held answers Error -2.
  *
@@ -31,8 +33,8 @@ import { LinesightError } from '../../../runtime/errors.ts';
 import type { InspectionResult } from '../../../runtime/results/result.ts';
 import type { ResultFilter, ResultStore, StoredResult } from '../../../runtime/store/sqlite-store.ts';
 import { RESULT_STATE, type MachineVisionSpace, type VisionSystemHandle } from './address-space.ts';
-import { resultContentOf, resultIdOf, resultStateOf } from './result-event.ts';
-import { structureId } from './method-arguments.ts';
+import { processingTimesOf, resultContentOf, resultIdOf, resultStateOf } from './result-event.ts';
+import { numberArg, structureId, type MethodGuard } from './method-arguments.ts';
 
 export const RESULT_MANAGEMENT_ERROR = { ok: 0, unknownResult: -1, unknownHandle: -2 } as const;
 
@@ -46,6 +48,7 @@ export interface ResultManagementOptions {
   readonly maxHandles?: number;
   /** Clock for handle timeouts (default Date.now). */
   readonly now?: () => number;
+  readonly guard?: MethodGuard;
 }
 
 /** Binds the three methods on each station's ResultManagement; one handle table serves them all. */
@@ -78,16 +81,18 @@ function bindStation(
   };
   const b: Bound = { space, station, store, handles, options };
   // node-opcua tells the async form from the callback form by the declared parameter count: keep exactly two.
+  const denied = (context: ISessionContext, name: string) => options.guard?.(context, name) ?? null;
   method('GetResultById').bindMethod(async function getResultById(inputArguments: Variant[], context: ISessionContext) {
-    void context;
-    return answer(b, 'GetResultById', () => getById(b, inputArguments));
+    const statusCode = denied(context, 'GetResultById');
+    return statusCode ? { statusCode } : answer(b, 'GetResultById', () => getById(b, inputArguments));
   });
   method('GetResultListFiltered').bindMethod(async function getResultListFiltered(inputArguments: Variant[], context: ISessionContext) {
-    void context;
-    return answer(b, 'GetResultListFiltered', () => listFiltered(b, inputArguments));
+    const statusCode = denied(context, 'GetResultListFiltered');
+    return statusCode ? { statusCode } : answer(b, 'GetResultListFiltered', () => listFiltered(b, inputArguments));
   });
   method('ReleaseResultHandle').bindMethod(async function releaseResultHandle(inputArguments: Variant[], context: ISessionContext) {
-    void context;
+    const statusCode = denied(context, 'ReleaseResultHandle');
+    if (statusCode) return { statusCode };
     const released = b.handles.release(numberArg(inputArguments[0]));
     const error = released ? RESULT_MANAGEMENT_ERROR.ok : RESULT_MANAGEMENT_ERROR.unknownHandle;
     return { statusCode: StatusCodes.Good, outputArguments: [{ dataType: DataType.Int32, value: error }] };
@@ -141,40 +146,43 @@ function listFiltered(b: Bound, args: Variant[]): CallMethodResultOptions {
 function listFilter(b: Bound, args: Variant[], limit: number): ResultFilter | null {
   const state = numberArg(args[0]);
   if (state !== RESULT_STATE.Undefined && state !== RESULT_STATE.Completed && state !== RESULT_STATE.Failed) return null;
+  if (structureId(args[5]) !== null) return null;
   return {
     line: b.space.line,
     station: b.station.station,
+    measId: structureId(args[1]) ?? undefined,
     partId: structureId(args[2]) ?? undefined,
+    externalRecipeId: structureId(args[3]) ?? undefined,
     recipe: structureId(args[4]) ?? undefined,
+    configId: structureId(args[6]) ?? undefined,
+    productId: structureId(args[7]) ?? undefined,
+    jobId: structureId(args[8]) ?? undefined,
     reason: state === RESULT_STATE.Undefined ? undefined : { code: INSPECTION_ERROR, present: state === RESULT_STATE.Failed },
     offset: numberArg(args[10]),
     limit: limit + 1,
   };
 }
 
-/**
- * ResultDataType of a stored result. The store keeps no JobId or configuration id, which the type requires:
- * both go out with an empty Id. ProcessingTimes: capture to decision, acquisition and the rest of the frame path.
- */
+/** ResultDataType of a stored result (see result-event.ts for the field mapping, the same as the event's). */
 function resultData(b: Bound, r: InspectionResult): ExtensionObject {
   const id = (dataTypeName: string, value: string) => b.station.idStructure(dataTypeName, value);
-  const decided = new Date(r.decidedAt);
+  const optionalId = (name: string, dataTypeName: string, value: string | null | undefined) =>
+    value === null || value === undefined ? {} : { [name]: id(dataTypeName, value) };
+  const job = r.job;
   return construct(b, 'ResultDataType', {
     resultId: id('ResultIdDataType', resultIdOf(r)),
     isPartial: false,
-    isSimulated: false,
+    isSimulated: r.simulated,
     resultState: resultStateOf(r),
-    ...(r.partId === null ? {} : { partId: id('PartIdDataType', r.partId) }),
+    ...optionalId('measId', 'MeasIdDataType', job?.measId),
+    ...optionalId('partId', 'PartIdDataType', r.partId),
+    ...optionalId('externalRecipeId', 'RecipeIdExternalDataType', job?.externalRecipeId),
     internalRecipeId: id('RecipeIdInternalDataType', r.recipe),
-    internalConfigurationId: id('ConfigurationIdDataType', ''),
-    jobId: id('JobIdDataType', ''),
-    creationTime: decided,
-    processingTimes: construct(b, 'ProcessingTimesDataType', {
-      startTime: new Date(r.capturedAt),
-      endTime: decided,
-      acquisitionDuration: r.timings.acquireMs,
-      processingDuration: Math.max(0, r.timings.totalMs - r.timings.acquireMs),
-    }),
+    ...optionalId('productId', 'ProductIdDataType', job?.productId),
+    internalConfigurationId: id('ConfigurationIdDataType', r.configId),
+    jobId: id('JobIdDataType', job?.jobId ?? ''),
+    creationTime: new Date(r.decidedAt),
+    processingTimes: construct(b, 'ProcessingTimesDataType', processingTimesOf(r)),
     resultContent: [new Variant({ dataType: DataType.String, value: resultContentOf(r) })],
   });
 }
@@ -191,11 +199,6 @@ function sequenceOf(station: string, resultId: string | null): number | null {
   if (resultId === null || !resultId.startsWith(`${station}/`)) return null;
   const text = resultId.slice(station.length + 1);
   return /^[1-9][0-9]{0,14}$/.test(text) ? Number(text) : null;
-}
-
-function numberArg(arg: Variant | undefined): number {
-  const value: unknown = arg?.value;
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
 /** Result handles: UInt32 numbers from 1, held until released, timed out or pushed out by newer ones. */

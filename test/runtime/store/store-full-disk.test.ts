@@ -98,7 +98,7 @@ function registry(): AdapterRegistry {
 
 function lineConfig(storePath: string): LineConfig {
   const adapters = registry();
-  const schema = buildLineSchema(adapters.optionsSchema('source'), adapters.optionsSchema('sink'));
+  const schema = buildLineSchema(adapters.optionsSchema('source'), adapters.optionsSchema('sink'), adapters.optionsSchema('service'));
   const parsed = schema.parse({
     line: 'full-disk',
     store: { path: storePath, freeSpace: { warnMB: 0.5, minMB: 0.25, everySeconds: 0.05 }, retryEverySeconds: 0.05 },

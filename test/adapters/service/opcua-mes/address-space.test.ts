@@ -1,7 +1,7 @@
 /**
- * The OPC 40100 address space against a real node-opcua client on 127.0.0.1 (SecurityMode None in this slice):
- * browse to a station's VisionSystem, read its state machines, call StartSingleJob against a TriggerTarget that
- * stores a result in a real SQLite store, and receive the ResultReadyEvent through an event subscription.
+ * The OPC 40100 address space against a real node-opcua client on 127.0.0.1 (SecurityMode None): browse to a
+ * station's VisionSystem, read its state machines, and receive a ResultReadyEvent built from a result stored in a
+ * real SQLite store through an event subscription. The methods on a running line: mes-line.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,23 +9,18 @@ import { join } from 'node:path';
 import {
   AttributeIds,
   ClientMonitoredItem,
-  DataType,
   EventFilter,
   NodeId,
   SimpleAttributeOperand,
-  StatusCodes,
   TimestampsToReturn,
   type ClientSession,
   type ClientSubscription,
-  type ExtensionObject,
   type Variant,
-  VariantArrayType,
 } from 'node-opcua';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VisionSystemHandle } from '../../../../adapters/service/opcua-mes/address-space.ts';
-import { bindStartSingleJob } from '../../../../adapters/service/opcua-mes/start-single-job.ts';
+import { resultReadyFields } from '../../../../adapters/service/opcua-mes/result-event.ts';
 import { INSPECTION_ERROR } from '../../../../runtime/decision/rules.ts';
-import type { TriggerRequest, TriggerTarget } from '../../../../runtime/pipeline/trigger.ts';
 import { ResultStore } from '../../../../runtime/store/sqlite-store.ts';
 import { makeResult } from '../../../fakes/make-result.ts';
 import { waitUntil, withDeadline } from '../../../helpers/wait.ts';
@@ -33,29 +28,6 @@ import { startMachineVisionPeer, type MachineVisionPeer } from '../../../fakes/m
 
 const LINE = 'line-1';
 const STATION = 'st-10';
-
-/** A station stand-in: each accepted trigger becomes a stored result, decided on the next turn. */
-class StoringTarget implements TriggerTarget {
-  readonly name = STATION;
-  readonly requests: TriggerRequest[] = [];
-  running = true;
-  failNext = false;
-  private readonly store: ResultStore;
-  constructor(store: ResultStore) {
-    this.store = store;
-  }
-  trigger(request: TriggerRequest) {
-    if (!this.running) return { accepted: false as const, reason: 'not-running' as const };
-    this.requests.push(request);
-    const reasons = this.failNext ? [{ code: INSPECTION_ERROR, source: 'surface-anomaly', detail: 'worker crashed' }] : undefined;
-    const verdict = this.failNext ? ('NOK' as const) : ('OK' as const);
-    this.failNext = false;
-    setImmediate(() =>
-      request.onDecided?.(this.store.append(makeResult({ station: STATION, line: LINE, partId: request.partId, verdict, reasons }), [])),
-    );
-    return { accepted: true as const };
-  }
-}
 
 interface ReceivedEvent {
   readonly eventType: string;
@@ -70,7 +42,6 @@ const FIELDS = ['EventType', 'ResultId', 'PartId', 'JobId', 'ResultState', 'Crea
 
 let dir: string;
 let store: ResultStore;
-let target: StoringTarget;
 let peer: MachineVisionPeer;
 let handle: VisionSystemHandle;
 let session: ClientSession;
@@ -81,10 +52,8 @@ const events: ReceivedEvent[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ls-mes-'));
   store = new ResultStore(join(dir, 'results.db'));
-  target = new StoringTarget(store);
   peer = await startMachineVisionPeer(LINE, [STATION], (space) => {
     handle = space.stations.get(STATION)!;
-    bindStartSingleJob(handle, target);
   });
   ({ session, mvNs } = peer);
   subscription = await withDeadline(
@@ -151,23 +120,6 @@ async function subscribeResultReady(visionSystem: NodeId): Promise<void> {
   await withDeadline(new Promise<void>((ok, fail) => (item.once('initialized', ok), item.once('err', fail))), 5_000, 'event monitored item');
 }
 
-async function startSingleJob(partId: string): Promise<{ statusCode: unknown; jobId: string | null; error: unknown }> {
-  const methodId = await resolve(stationPath(`/${mvNs}:VisionStateMachine/${mvNs}:AutomaticModeStateMachine/${mvNs}:StartSingleJob`));
-  const objectId = await resolve(stationPath(`/${mvNs}:VisionStateMachine/${mvNs}:AutomaticModeStateMachine`));
-  const dt = (i: number) => new NodeId(NodeId.NodeIdType.NUMERIC, i, mvNs);
-  const ext = (i: number, options: Record<string, unknown>): Promise<ExtensionObject> =>
-    withDeadline(session.constructExtensionObject(dt(i), options), 5_000, `construct ${i}`);
-  const inputArguments = [
-    { dataType: DataType.ExtensionObject, value: await ext(3015, { id: 'meas-1' }) },
-    { dataType: DataType.ExtensionObject, value: await ext(3004, { id: partId }) },
-    { dataType: DataType.ExtensionObject, value: await ext(3002, { id: 'housing-a' }) },
-    { dataType: DataType.ExtensionObject, value: await ext(3003, { id: 'product-7' }) },
-    { dataType: DataType.ExtensionObject, arrayType: VariantArrayType.Array, value: [] },
-  ];
-  const result = await withDeadline(session.call({ objectId, methodId, inputArguments }), 5_000, 'call StartSingleJob');
-  return { statusCode: result.statusCode, jobId: idOf(result.outputArguments?.[0]), error: result.outputArguments?.[1]?.value };
-}
-
 describe('OPC 40100 address space', () => {
   it('serves one VisionSystem per station under the line folder', async () => {
     const visionSystem = await resolve(stationPath());
@@ -201,39 +153,26 @@ describe('OPC 40100 address space', () => {
     expect(await readText(currentState)).toBe('Ready');
   });
 
-  it('StartSingleJob triggers one part and a ResultReadyEvent carries its PartId, JobId and verdict', async () => {
+  it('a ResultReadyEvent carries the stored result: ResultId, PartId, JobId, ResultState and the verdict', async () => {
     await subscribeResultReady(await resolve(stationPath()));
-    handle.setAutomaticState('Ready');
-    const call = await startSingleJob('P-4711');
-    expect(call.statusCode).toBe(StatusCodes.Good);
-    expect(call.jobId).toMatch(/^st-10\//);
-    expect(call.error).toBe(0);
-    expect(target.requests.at(-1)).toMatchObject({ partId: 'P-4711', origin: 'mes' });
-    const event = await waitUntil(() => events.find((e) => e.jobId === call.jobId), { what: 'ResultReadyEvent for the job', timeoutMs: 5_000 });
+    const job = { jobId: 'st-10/job-1', measId: 'M-1', productId: 'PRD-1', externalRecipeId: 'housing-a' };
+    const stored = store.append(makeResult({ station: STATION, line: LINE, partId: 'P-4711', job }), []);
+    handle.emitResultReady(resultReadyFields(stored));
+    const event = await waitUntil(() => events.find((e) => e.jobId === job.jobId), { what: 'ResultReadyEvent', timeoutMs: 5_000 });
     expect(event.eventType).toBe(new NodeId(NodeId.NodeIdType.NUMERIC, 1024, mvNs).toString());
     expect(event.partId).toBe('P-4711');
     expect(event.resultState).toBe(1);
-    const sequence = store.lastSequence(LINE, STATION);
-    expect(event.resultId).toBe(`${STATION}/${sequence}`);
+    expect(event.resultId).toBe(`${STATION}/${stored.sequence}`);
     expect(JSON.parse(event.content[0]!)).toMatchObject({ verdict: 'OK', reasons: [] });
-    expect(store.getBySequence(LINE, STATION, sequence)?.result.partId).toBe('P-4711');
-    expect(handle.automaticState()).toBe('Ready');
   });
 
-  it('an inspection error is ResultState Failed (4), a refused trigger BadInvalidState', async () => {
-    target.failNext = true;
-    const call = await startSingleJob('P-4712');
-    expect(call.statusCode).toBe(StatusCodes.Good);
-    const event = await waitUntil(() => events.find((e) => e.jobId === call.jobId), {
-      what: 'ResultReadyEvent for the failed job',
-      timeoutMs: 5_000,
-    });
+  it('an inspection error is ResultState Failed (4)', async () => {
+    const reasons = [{ code: INSPECTION_ERROR, source: 'surface-anomaly', detail: 'worker crashed' }];
+    const job = { jobId: 'st-10/job-2', measId: null, productId: null, externalRecipeId: null };
+    const stored = store.append(makeResult({ station: STATION, line: LINE, verdict: 'NOK', reasons, job }), []);
+    handle.emitResultReady(resultReadyFields(stored));
+    const event = await waitUntil(() => events.find((e) => e.jobId === job.jobId), { what: 'failed ResultReadyEvent', timeoutMs: 5_000 });
     expect(event.resultState).toBe(4);
     expect(JSON.parse(event.content[0]!)).toMatchObject({ verdict: 'NOK', reasons: [{ code: INSPECTION_ERROR }] });
-    target.running = false;
-    const refused = await startSingleJob('P-4713');
-    target.running = true;
-    expect(refused.statusCode).toBe(StatusCodes.BadInvalidState);
-    expect(target.requests.some((r) => r.partId === 'P-4713')).toBe(false);
   });
 });
