@@ -111,7 +111,8 @@ const RESULT_COLUMNS = `r.id, r.line, r.station, r.sequence, r.part_id, r.recipe
 const INSERT_COLUMNS = `line, station, sequence, part_id, recipe, job_id, meas_id, product_id, external_recipe_id, config_id,
   simulated, frame_sequence, verdict, reasons_json, measurements_json, defects_json, models_json, timings_json,
   captured_at, decided_at`;
-const INSERT_VALUES = `VALUES (${Array.from({ length: 20 }, () => '?').join(', ')})`;
+const INSERT_PLACEHOLDERS = INSERT_COLUMNS.split(',').map(() => '?');
+const INSERT_VALUES = `VALUES (${INSERT_PLACEHOLDERS.join(', ')})`;
 
 /**
  * Durable record of every result plus a per-sink outbox, in one SQLite file (WAL). `append` is the hot path: one
@@ -364,6 +365,18 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
+/** The exact-match filters of ResultFilter and their columns, in the order their terms enter the SQL. */
+const EXACT_FILTERS = [
+  ['partId', 'part_id'],
+  ['verdict', 'verdict'],
+  ['recipe', 'recipe'],
+  ['jobId', 'job_id'],
+  ['measId', 'meas_id'],
+  ['productId', 'product_id'],
+  ['externalRecipeId', 'external_recipe_id'],
+  ['configId', 'config_id'],
+] as const satisfies readonly (readonly [keyof ResultFilter, string])[];
+
 /**
  * The WHERE term of the results_failed partial index (migration 3), word for word: SQLite uses a partial index
  * only for a query that carries its term. A necessary condition for an INSPECTION_ERROR reason in the JSON that
@@ -371,8 +384,11 @@ function prepareStatements(db: Database.Database) {
  */
 const FAILED_TERM = `instr(r.reasons_json, '"code":"${INSPECTION_ERROR}"') > 0`;
 
-/** Fixed SQL text per combination of filters (no value ever enters the text), and the values to bind. */
-function listQuery(f: ResultFilter): { sql: string; params: (string | number)[] } {
+/**
+ * Fixed SQL text per combination of filters (no value ever enters the text), and the values to bind. Exported for
+ * the query-plan test (test/runtime/store/list-results.test.ts), which asserts the indexes it is meant to use.
+ */
+export function listQuery(f: ResultFilter): { sql: string; params: (string | number)[] } {
   const where = ['r.line = ?', 'r.station = ?', 'r.sequence > ?'];
   const params: (string | number)[] = [f.line, f.station, count(f.afterSequence)];
   const add = (clause: string, value: string | undefined) => {
@@ -380,14 +396,7 @@ function listQuery(f: ResultFilter): { sql: string; params: (string | number)[] 
     where.push(clause);
     params.push(value);
   };
-  add('r.part_id = ?', f.partId);
-  add('r.verdict = ?', f.verdict);
-  add('r.recipe = ?', f.recipe);
-  add('r.job_id = ?', f.jobId);
-  add('r.meas_id = ?', f.measId);
-  add('r.product_id = ?', f.productId);
-  add('r.external_recipe_id = ?', f.externalRecipeId);
-  add('r.config_id = ?', f.configId);
+  for (const [key, column] of EXACT_FILTERS) add(`r.${column} = ?`, f[key]);
   const reason = "EXISTS (SELECT 1 FROM json_each(r.reasons_json) WHERE json_extract(value, '$.code') = ?)";
   if (f.reason?.present === true && f.reason.code === INSPECTION_ERROR) where.push(FAILED_TERM);
   if (f.reason !== undefined) add(f.reason.present ? reason : `NOT ${reason}`, f.reason.code);
