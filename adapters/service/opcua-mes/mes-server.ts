@@ -18,6 +18,9 @@ import { bindRecipeManagement } from './recipe-management.ts';
 import { publishResults } from './result-publisher.ts';
 import { VisionControl } from './vision-control.ts';
 
+/** Subscriptions one session may hold, on average, within the server-wide cap. */
+const SUBSCRIPTIONS_PER_SESSION = 4;
+
 export interface MesServerOptions {
   readonly host: string;
   readonly port: number;
@@ -43,7 +46,9 @@ export async function startMesServer(ctx: ServiceContext, options: MesServerOpti
     port: options.port,
     nodeset_filename: machineVisionNodesets(),
     maxConnectionsPerEndpoint: options.maxSessions,
-    serverCapabilities: { maxSessions: options.maxSessions },
+    // Every session may subscribe: the server-wide cap follows maxSessions (node-opcua's default of 100 refused the
+    // 101st subscription with BadTooManySubscriptions in bench -- mes).
+    serverCapabilities: { maxSessions: options.maxSessions, maxSubscriptions: options.maxSessions * SUBSCRIPTIONS_PER_SESSION },
     buildInfo: { productName: 'Linesight MES server', manufacturerName: 'Linesight' },
   });
   await server.initialize();
@@ -52,6 +57,9 @@ export async function startMesServer(ctx: ServiceContext, options: MesServerOpti
     ctx.line,
     ctx.stations.map((p) => p.station.name),
   );
+  // Each event monitored item listens on its VisionSystem: Node's default of 10 listeners crashed the process at the
+  // 11th concurrent event subscription on one station (bench -- mes). Bound it by what the sessions may open.
+  for (const h of space.stations.values()) h.visionSystem.setMaxListeners(options.maxSessions * SUBSCRIPTIONS_PER_SESSION + 20);
   const stopPublishing: (() => void)[] = [];
   const controls = bindStations(space, ctx, options, stopPublishing);
   bindResultManagement(space, ctx.store, { log: ctx.log, maxResultsPerCall: options.maxResultsPerCall, guard: options.guard });

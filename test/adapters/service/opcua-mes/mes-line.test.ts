@@ -239,6 +239,12 @@ describe('MES server on a running line', () => {
     expect(station('recheck').recipe.id).toBe('panel-A');
   });
 
+  it('takes more event subscriptions on one station than the 10 listeners Node allows by default', async () => {
+    const collectors: MesEvent[][] = [];
+    for (let n = 0; n < 12; n++) collectors.push(await anonymous.collectEvents('belt', 1024, ['ResultId']));
+    await waitUntil(() => collectors.every((c) => c.length > 0) || null, { what: 'an event on each of 12 subscriptions' });
+  });
+
   it('serves a dashboard namespace with counters and the last verdict', async () => {
     const nsArray = await anonymous.session.readNamespaceArray();
     const dash = nsArray.indexOf('urn:linesight:dashboard');
