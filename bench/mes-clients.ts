@@ -147,11 +147,15 @@ export interface ListQuery {
   readonly maxResults: number;
 }
 
-/**
- * GetResultListFiltered on the station's ResultManagement with every argument built once; the returned function
- * makes one call and answers ResultCount (a status other than Good throws).
- */
-export async function prepareListCall(client: MesClient, station: string, q: ListQuery): Promise<() => Promise<number>> {
+export interface ListCall {
+  /** One call; answers ResultCount (a status other than Good throws). */
+  (): Promise<number>;
+  /** The arguments every call sends. */
+  readonly inputArguments: readonly VariantOptions[];
+}
+
+/** GetResultListFiltered on the station's ResultManagement with every argument built once. */
+export async function prepareListCall(client: MesClient, station: string, q: ListQuery): Promise<ListCall> {
   const objectPath = `/1:${station}/MV:ResultManagement`;
   const objectId = await client.resolve(objectPath);
   const methodId = await client.resolve(`${objectPath}/MV:GetResultListFiltered`);
@@ -169,11 +173,12 @@ export async function prepareListCall(client: MesClient, station: string, q: Lis
     { dataType: DataType.UInt32, value: 0 }, // StartIndex
     { dataType: DataType.Int32, value: 0 }, // Timeout: handle kept until pushed out
   ];
-  return async () => {
+  const call = async () => {
     const r = await withDeadline(client.session.call({ objectId, methodId, inputArguments }), 10_000, 'GetResultListFiltered');
     if (r.statusCode !== StatusCodes.Good) throw new Error(`GetResultListFiltered: ${r.statusCode.toString()}`);
     return r.outputArguments?.[1]?.value as number;
   };
+  return Object.assign(call, { inputArguments });
 }
 
 /** One anonymous client life: connect, createSession, close the session, disconnect. */

@@ -1,23 +1,27 @@
 /**
  * The MES OPC UA server on a booted line (issue #9): a line YAML with `services: [{ type: opcua-mes }]`, a
  * software-triggered station `surface` whose store holds 100,000 results prepared before boot, a free-running
- * station `belt`, the shipped surface model, and real node-opcua clients on 127.0.0.1 in the same process.
+ * station `belt`, the shipped surface model, and real node-opcua clients on 127.0.0.1.
  *
- * 1. GetResultListFiltered over the stored results: client round trip against the store query alone (the
- *    server's listResults with the same filter), interleaved.
- * 2. Decision (station.onResult) → ResultReadyEvent in a subscribed client's 'changed' handler, matched by
- *    ResultId, for subscriptions at several publishing intervals fed by the same parts.
+ * 1. GetResultListFiltered over the stored results: the client's round trip, the server's method handler alone
+ *    (in-process UAMethod.execute) and the store query alone, interleaved.
+ * 2. Decision (station.onResult) → ResultReadyEvent in a subscribed client's 'changed' handler (same process),
+ *    matched by ResultId, for subscriptions at several publishing intervals fed by the same parts; node-opcua's
+ *    server floors the interval at Subscription.minimumPublishingInterval (50 ms), which the bench lowers for
+ *    the faster ones (bench-only, to show what a lower floor gives).
  * 3. Heap (after forced GC) over many connect/createSession/close/disconnect cycles, and with many concurrent
- *    subscriptions (one session each) open and closed again.
+ *    subscriptions (one session each) open and closed again, with the events fanned out to all of them.
  * 4. The free-running station's own latency (timings.totalMs, the figure latency.total records) with no MES
- *    client against several clients polling, in alternating blocks.
+ *    client against several clients polling from a child process and from the line's own process.
+ *
+ * The line's process is also forked as the child poller of part 4 (BENCH_MES_ROLE=poller).
  */
 import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
-import { setWarningLogger, Subscription, type OPCUAServer } from 'node-opcua';
+import { SessionContext, setWarningLogger, StatusCodes, Subscription, type OPCUAServer, type UAObject, type VariantOptions } from 'node-opcua';
 import { pino } from 'pino';
 import { bootLine, loadConfig } from '../cli/boot.ts';
 import type { OpcUaMesService } from '../adapters/service/opcua-mes/index.ts';
@@ -29,7 +33,7 @@ import type { ResultFilter } from '../runtime/store/sqlite-store.ts';
 import { connectMesClient } from '../test/fakes/mes-client.ts';
 import { withDeadline } from '../test/helpers/wait.ts';
 import { envInt, scriptArgs } from '../training/script-args.ts';
-import { gcNow, machine, percentile, stats, table } from './lib.ts';
+import { gcNow, machine, percentile, stats, table, type Stats } from './lib.ts';
 import {
   forkPollerProcess,
   prepareListCall,
@@ -50,10 +54,11 @@ ResultReadyEvent latency, heap over session cycles and concurrent subscriptions,
 while MES clients poll. No options; sizes from the environment (whole numbers ≥ 1):
   BENCH_MES_STORED=100000  results stored before boot
   BENCH_MES_CALLS=30  GetResultListFiltered calls per query
-  BENCH_MES_PARTS=500  parts for the event latency
+  BENCH_MES_PARTS=500  parts for the event latency, each after the previous event arrived
+  BENCH_MES_BUSY_PARTS=200  parts for the event latency, each after the previous decision only
   BENCH_MES_CYCLES=2000  connect/session/close/disconnect cycles
   BENCH_MES_SUBSCRIPTIONS=200  concurrent subscriptions (one session each)
-  BENCH_MES_SUB_ROUNDS=3  rounds of them with the server's subscription cap raised
+  BENCH_MES_SUB_ROUNDS=3  rounds of them all open (the server's subscription cap raised if it refuses some)
   BENCH_MES_LOAD_PARTS=80  free-run parts per polling condition (the no-client baseline gets twice as many)
   BENCH_MES_POLLERS=5  polling MES clients
   BENCH_MES_LOG=silent  the line's log level (to stderr)`;
@@ -61,6 +66,7 @@ scriptArgs(process.argv.slice(2), { usage: USAGE });
 const STORED = envInt('BENCH_MES_STORED', 100_000, 1000, 1e8);
 const CALLS = envInt('BENCH_MES_CALLS', 30, 1, 1e6);
 const PARTS = envInt('BENCH_MES_PARTS', 500, 1, 1e6);
+const BUSY_PARTS = envInt('BENCH_MES_BUSY_PARTS', 200, 1, 1e6);
 const CYCLES = envInt('BENCH_MES_CYCLES', 2000, 4, 1e7);
 const SUBSCRIPTIONS = envInt('BENCH_MES_SUBSCRIPTIONS', 200, 1, 990);
 const LOAD_PARTS = envInt('BENCH_MES_LOAD_PARTS', 80, 4, 1e6);
@@ -70,7 +76,7 @@ const SUB_ROUNDS = envInt('BENCH_MES_SUB_ROUNDS', 3, 1, 100);
 const LINE = 'bench'; // bench/store-mes.ts fills line `bench`, station `surface`
 const WARMUP_PARTS = 20;
 const LIST_WARMUP = 5;
-/** Parts of the event latency are triggered 0–EVENT_GAP_MS (uniform) after the previous decision. */
+/** Parts of the event latency are triggered 0–EVENT_GAP_MS (uniform) after the previous one (see eventSamples). */
 const EVENT_GAP_MS = 50;
 const FREE_RUN_FPS = 10;
 const POLL_EVERY_MS = 100;
@@ -78,6 +84,7 @@ const LOAD_BLOCK = 20;
 const SETTLE_PARTS = 3;
 const FANOUT_PARTS = 10;
 const CLOSE_SETTLE_MS = 2000;
+const FINAL_SETTLE_MS = 5000;
 const MODEL = path.resolve(import.meta.dirname, '../models/surface-anomaly/model.yaml');
 const MiB = 1024 * 1024;
 
@@ -138,7 +145,7 @@ const server: OPCUAServer = mes.server;
 /** The surface VisionSystem as the EventEmitter it is (node-opcua's UAObject type omits getMaxListeners). */
 const surfaceNode = mes.space.stations.get('surface')!.visionSystem as unknown as EventEmitter;
 
-out(`MES OPC UA server benchmark — ${machine()}, loopback, clients in the server's process, SecurityPolicy None, anonymous`);
+out(`MES OPC UA server benchmark — ${machine()}, loopback, SecurityPolicy None, anonymous; clients in the line's process unless said otherwise`);
 out(`store prepared before boot: ${STORED} results of station surface in ${(fillMs / 1000).toFixed(1)} s (storeLate, 5,000 per transaction)`);
 
 // ---- 1. GetResultListFiltered ------------------------------------------------------------------------------
@@ -166,36 +173,64 @@ function listQueries(): NamedQuery[] {
   ];
 }
 
+/**
+ * The server's own GetResultListFiltered handler, called in-process through UAMethod.execute with the client's
+ * arguments and the client's live session as context (so the role guard passes): store query plus building the
+ * ResultDataType structures, without encoding, loopback and the client's decoding.
+ */
+function serverHandler(): (args: readonly VariantOptions[]) => Promise<unknown> {
+  const ns = mes.space.namespaceIndex;
+  const management = mes.space.stations.get('surface')!.visionSystem.getComponentByName('ResultManagement', ns) as UAObject;
+  const method = management.getMethodByName('GetResultListFiltered', ns)!;
+  const context = new SessionContext({ session: server.engine.getSessions()[0]! });
+  return async (args) => {
+    const r = await method.execute(management, [...args], context);
+    if (r.statusCode !== undefined && r.statusCode !== StatusCodes.Good) throw new Error(`handler: ${r.statusCode.toString()}`);
+    return r;
+  };
+}
+
 async function listBench(): Promise<number> {
   const client = await connectMesClient(endpoint, LINE);
+  const handler = serverHandler();
   const rows: (string | number)[][] = [];
   let worstP99 = 0;
   for (const q of listQueries()) {
     const call = await prepareListCall(client, 'surface', q.query);
     const filter: ResultFilter = { line: LINE, station: 'surface', limit: 101, ...q.filter };
-    const callMs: number[] = [];
-    const storeMs: number[] = [];
+    const samples: [number[], number[], number[]] = [[], [], []];
     let count = 0;
     for (let k = 0; k < CALLS + LIST_WARMUP; k++) {
       const t0 = performance.now();
       count = await call();
       const t1 = performance.now();
-      booted.line.store.listResults(filter);
+      await handler(call.inputArguments);
       const t2 = performance.now();
+      booted.line.store.listResults(filter);
+      const t3 = performance.now();
       if (k < LIST_WARMUP) continue; // warm-up: statements, page cache, encoders
-      callMs.push(t1 - t0);
-      storeMs.push(t2 - t1);
+      samples[0].push(t1 - t0);
+      samples[1].push(t2 - t1);
+      samples[2].push(t3 - t2);
     }
-    const c = stats(callMs);
-    const s = stats(storeMs);
+    const [c, h, s] = samples.map((x) => stats(x)) as [Stats, Stats, Stats];
     worstP99 = Math.max(worstP99, c.p99);
-    rows.push([q.name, count, c.p50, c.p99, s.p50, s.p99, c.p50 / s.p50]);
+    rows.push([q.name, count, c.p50, c.p99, h.p50, h.p99, s.p50, s.p99]);
   }
   await client.close();
-  const header = ['query (MaxResults 100)', 'ResultCount', 'call p50', 'call p99', 'store query p50', 'store query p99', 'call/store p50'];
+  const header = [
+    'query (MaxResults 100)',
+    'ResultCount',
+    'call p50',
+    'call p99',
+    'handler p50',
+    'handler p99',
+    'store query p50',
+    'store query p99',
+  ];
   out(
     table(
-      `1. GetResultListFiltered over ${STORED} stored results of one station, ms (${CALLS} calls each after ${LIST_WARMUP} warm-up; client round trip vs the store query alone, interleaved)`,
+      `1. GetResultListFiltered over ${STORED} stored results of one station, ms (${CALLS} calls each after ${LIST_WARMUP} warm-up, interleaved): the client's round trip; the server's method handler alone (store query + ResultDataType structures, in-process); the store query alone`,
       header,
       rows,
     ),
@@ -209,7 +244,10 @@ interface EventVariant {
   readonly label: string;
   readonly probe: ResultReadyProbe;
   readonly receivedAt: Map<string, number>;
-  readonly samples: number[];
+  /** Decision → receipt (ms): parts triggered after the previous event reached every client. */
+  readonly settled: number[];
+  /** The same with parts triggered after the previous decision only: the next part's work may overlap. */
+  readonly busy: number[];
 }
 
 /** Wakes the waiters whenever a client receives a ResultReadyEvent. */
@@ -247,7 +285,8 @@ async function openVariant(label: string, requestedMs: number): Promise<EventVar
     label: `${label}: requested ${requestedMs} → revised ${probe.revisedPublishingMs} ms (server floor ${floor} ms)`,
     probe,
     receivedAt,
-    samples: [],
+    settled: [],
+    busy: [],
   };
 }
 
@@ -274,41 +313,55 @@ async function triggerPart(station: Station, partId: string): Promise<{ id: stri
   return { id, at: decidedAt.get(id)! };
 }
 
-async function eventBench(): Promise<number[]> {
+/**
+ * `n` parts, each 0–EVENT_GAP_MS (uniform) after the previous decision — or, when `settle`, after the previous
+ * part's event reached every client — so decisions fall anywhere in the publishing cycles. Without settle the next
+ * part's own work (frame synthesis, preprocessing, the store) may run while an event is on its way, as on a busy
+ * line. Answers decision → receipt per variant (ms).
+ */
+async function eventSamples(variants: readonly EventVariant[], n: number, prefix: string, settle: boolean): Promise<number[][]> {
+  const maps = variants.map((v) => v.receivedAt);
+  const receipts: Promise<void>[] = [];
+  const decisions: { id: string; at: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    await new Promise((r) => setTimeout(r, Math.random() * EVENT_GAP_MS));
+    const decided = await triggerPart(surface, `${prefix}-${i}`);
+    const received = receivedByAll(maps, decided.id, `ResultReadyEvent ${decided.id} in every client`);
+    if (settle) await received;
+    else receipts.push(received);
+    decisions.push(decided);
+  }
+  await Promise.all(receipts);
+  return variants.map((v) => decisions.map((d) => v.receivedAt.get(d.id)! - d.at));
+}
+
+async function eventBench(): Promise<EventVariant[]> {
   const shipped = Subscription.minimumPublishingInterval;
   const variants = [await openVariant('as shipped', 1)];
   // Bench-only: node-opcua's server floors every publishing interval at Subscription.minimumPublishingInterval.
   Subscription.minimumPublishingInterval = 1;
   try {
     variants.push(await openVariant('floor lowered', 10), await openVariant('floor lowered', 1));
-    // Parts at random gaps, never waiting for the clients: decisions fall anywhere in the publishing cycles.
-    const receipts: Promise<void>[] = [];
-    const decisions: { id: string; at: number }[] = [];
-    for (let i = 0; i < PARTS + WARMUP_PARTS; i++) {
-      await new Promise((r) => setTimeout(r, Math.random() * EVENT_GAP_MS));
-      const decided = await triggerPart(surface, `EV-${i}`);
-      const maps = variants.map((v) => v.receivedAt);
-      receipts.push(receivedByAll(maps, decided.id, `ResultReadyEvent ${decided.id} in every client`));
-      if (i >= WARMUP_PARTS) decisions.push(decided);
-    }
-    await Promise.all(receipts);
-    for (const d of decisions) for (const v of variants) v.samples.push(v.receivedAt.get(d.id)! - d.at);
+    await eventSamples(variants, WARMUP_PARTS, 'EV-WARM', true);
+    (await eventSamples(variants, PARTS, 'EV', true)).forEach((x, k) => variants[k]!.settled.push(...x));
+    (await eventSamples(variants, BUSY_PARTS, 'EV-BUSY', false)).forEach((x, k) => variants[k]!.busy.push(...x));
   } finally {
     for (const v of variants) await v.probe.close();
     Subscription.minimumPublishingInterval = shipped;
   }
   const rows = variants.map((v) => {
-    const s = stats(v.samples);
-    return [v.label, s.n, s.p50, s.p99, percentile(v.samples, 100), v.probe.discoveryMs ?? '–'];
+    const a = stats(v.settled);
+    const b = stats(v.busy);
+    return [v.label, a.n, a.p50, a.p99, percentile(v.settled, 100), b.n, b.p50, b.p99, percentile(v.busy, 100), v.probe.discoveryMs ?? '–'];
   });
   out(
     table(
-      `2. Decision (station.onResult) → ResultReadyEvent in the client's 'changed' handler, ms — software station, one part at a time, each triggered 0–${EVENT_GAP_MS} ms (random) after the previous decision, the ${variants.length} subscriptions (one client each) fed by the same ${PARTS} parts after ${WARMUP_PARTS} warm-up`,
-      ['subscription', 'n', 'p50', 'p99', 'max', 'session structure fetch ms (once, before)'],
+      `2. Decision (station.onResult) → ResultReadyEvent in the client's 'changed' handler, ms — software station, one part at a time, each 0–${EVENT_GAP_MS} ms (random) after the previous part's event reached every client (settled) or after its decision only (busy: the next part may be in work meanwhile); the ${variants.length} subscriptions (one client each) fed by the same parts, after ${WARMUP_PARTS} warm-up parts`,
+      ['subscription', 'settled n', 'p50', 'p99', 'max', 'busy n', 'p50', 'p99', 'max', 'session structure fetch ms (once, before)'],
       rows,
     ),
   );
-  return variants.map((v) => stats(v.samples).p99);
+  return variants;
 }
 
 // ---- 3. Heap over session cycles and concurrent subscriptions ----------------------------------------------
@@ -339,12 +392,13 @@ async function idleNoise(): Promise<number> {
   return Math.max(...samples) - Math.min(...samples);
 }
 
-async function cycleBench(noise: number): Promise<number> {
+async function cycleBench(noise: number): Promise<{ total: number; secondHalf: number }> {
   for (let i = 0; i < 50; i++) await sessionCycle(endpoint); // warm-up: lazy modules, JIT, client PKI
   const start = await settledHeap();
   const rows: (string | number)[][] = [['0 (after 50 warm-up)', start / MiB, 0, server.currentSessionCount]];
   const cycleMs: number[] = [];
   const quarter = Math.ceil(CYCLES / 4);
+  let half = start;
   for (let i = 1; i <= CYCLES; i++) {
     const t0 = performance.now();
     await sessionCycle(endpoint);
@@ -353,6 +407,7 @@ async function cycleBench(noise: number): Promise<number> {
       await new Promise((r) => setTimeout(r, 100)); // let the server finish closing the last channel
       const h = await settledHeap();
       rows.push([String(i), h / MiB, (h - start) / MiB, server.currentSessionCount]);
+      if (i === 2 * quarter) half = h;
     }
   }
   const end = await settledHeap();
@@ -364,8 +419,11 @@ async function cycleBench(noise: number): Promise<number> {
       rows,
     ),
   );
-  out(`   growth per cycle: ${((end - start) / CYCLES).toFixed(0)} bytes; end/start ratio ${(end / start).toFixed(4)}`);
-  return end - start;
+  const lateCycles = CYCLES - 2 * quarter;
+  out(
+    `   growth per cycle: ${((end - start) / CYCLES).toFixed(0)} bytes over all ${CYCLES}, ${((end - half) / Math.max(1, lateCycles)).toFixed(0)} bytes over the last ${lateCycles}; end/start ratio ${(end / start).toFixed(4)}`,
+  );
+  return { total: end - start, secondHalf: end - half };
 }
 
 interface FanoutProbe {
@@ -445,20 +503,44 @@ async function subscriptionRound(label: string, withFanout: boolean): Promise<Su
   return { label, opened: open.length, refused, before, whileOpen, after, serverSubscriptions, openMs, left, fan };
 }
 
-async function subscriptionBench(): Promise<SubscriptionRound[]> {
-  // Bench-only: as shipped the VisionSystem object keeps Node's default of 10 listeners; the 11th event monitored
-  // item makes Node format a MaxListenersExceededWarning, whose util.inspect of the node throws in node-opcua's
-  // plainChalk Proxy (ua_object_impl) and takes the whole process down (uncaught TypeError). Raised to go on.
-  const shippedListeners = surfaceNode.getMaxListeners();
-  surfaceNode.setMaxListeners(SUBSCRIPTIONS + 20);
+interface SubscriptionResult {
+  /** The measured rounds (the first one at the shipped cap when that cap refuses some). */
+  readonly rounds: SubscriptionRound[];
+  /** Rounds with every subscription open: the heap figures. */
+  readonly full: SubscriptionRound[];
+  readonly openedAsShipped: number;
+  /** Heap FINAL_SETTLE_MS after the last round over the first full round's 'before'. */
+  readonly settledGrowth: number;
+}
+
+/**
+ * An event monitored item adds an 'event' listener to the node it watches. Past the node's max listeners Node
+ * formats a MaxListenersExceededWarning, whose util.inspect of the node throws in node-opcua's plainChalk Proxy
+ * (ua_object_impl) and takes the whole process down (uncaught TypeError). Says how it stands; raises the limit of
+ * the surface VisionSystem for this part when too low (bench-only) and answers the value to restore.
+ */
+function listenerHeadroom(needed: number): number {
+  const shipped = surfaceNode.getMaxListeners();
+  const serverObject = server.engine.addressSpace!.rootFolder.objects.server as unknown as EventEmitter;
+  const enough = shipped === 0 || shipped >= needed;
+  if (!enough) surfaceNode.setMaxListeners(needed);
   out(
-    `\n3b note: VisionSystem max listeners as shipped ${shippedListeners} — the ${shippedListeners + 1}th concurrent event item on one station crashes the process; raised to ${SUBSCRIPTIONS + 20} here (bench-only)`,
+    `\n3b note: max listeners of the surface VisionSystem as shipped: ${shipped}${enough ? '' : ` — the ${shipped + 1}th concurrent event item on it crashes the process; raised to ${needed} here (bench-only)`}; of the Server object (i=2253): ${serverObject.getMaxListeners()} (the same crash past it)`,
   );
+  return shipped;
+}
+
+async function subscriptionBench(): Promise<SubscriptionResult> {
+  const shippedListeners = listenerHeadroom(SUBSCRIPTIONS + 20);
   const caps = server.engine.serverCapabilities;
   const shippedCap = caps.maxSubscriptions;
-  const rounds = [await subscriptionRound(`as shipped (maxSubscriptions ${shippedCap})`, false)];
-  caps.maxSubscriptions = 1000; // bench-only: the server as shipped refuses beyond its default cap
-  for (let r = 1; r <= SUB_ROUNDS; r++) rounds.push(await subscriptionRound(`maxSubscriptions raised to 1000, round ${r}`, true));
+  const rounds: SubscriptionRound[] = [];
+  if (shippedCap < SUBSCRIPTIONS) {
+    rounds.push(await subscriptionRound(`as shipped (maxSubscriptions ${shippedCap})`, false));
+    caps.maxSubscriptions = SUBSCRIPTIONS + 20; // bench-only: the server as shipped refuses beyond its cap
+  }
+  const label = shippedCap < SUBSCRIPTIONS ? `maxSubscriptions raised to ${caps.maxSubscriptions}` : `as shipped (maxSubscriptions ${shippedCap})`;
+  for (let r = 1; r <= SUB_ROUNDS; r++) rounds.push(await subscriptionRound(`${label}, round ${r}`, true));
   caps.maxSubscriptions = shippedCap;
   surfaceNode.setMaxListeners(shippedListeners);
   const rows = rounds.map((r) => [
@@ -491,7 +573,14 @@ async function subscriptionBench(): Promise<SubscriptionRound[]> {
       fanRows,
     ),
   );
-  return rounds;
+  await new Promise((r) => setTimeout(r, FINAL_SETTLE_MS));
+  const settled = await settledHeap();
+  const full = rounds.filter((r) => r.fan !== null);
+  const first = full[0]!.before;
+  out(
+    `   heap ${FINAL_SETTLE_MS / 1000} s after the last round: ${(settled / MiB).toFixed(3)} MiB, ${((settled - first) / MiB).toFixed(3)} MiB above the first full round's 'before' (${SUB_ROUNDS} rounds of ${SUBSCRIPTIONS})`,
+  );
+  return { rounds, full, openedAsShipped: rounds[0]!.opened, settledGrowth: settled - first };
 }
 
 // ---- 4. The inspection path while MES clients poll ---------------------------------------------------------
@@ -593,42 +682,52 @@ function printLoad(c: Record<LoadConditionName, LoadCondition>): void {
 // ---- run ---------------------------------------------------------------------------------------------------
 
 const listP99 = await listBench();
-const eventP99 = await eventBench();
+const events = await eventBench();
 const noise = await idleNoise();
 const cycleGrowth = await cycleBench(noise);
-const rounds = await subscriptionBench();
+const subs = await subscriptionBench();
 const load = await loadBench();
 
 const allowed = MiB + 3 * noise;
-const raised = rounds.slice(1);
-const lastRound = raised[raised.length - 1]!;
+const lastRound = subs.full[subs.full.length - 1]!;
 const subGrowth = lastRound.after - lastRound.before;
-const subCumulative = lastRound.after - raised[0]!.before;
 const ratioP99 = stats(load.child.totalMs).p99 / stats(load.none.totalMs).p99;
 out(
   table(
     'Targets (issue #9)',
     ['target', 'measured', 'met'],
     [
-      ['decision → ResultReadyEvent p99 ≤ 10 ms, as shipped', `${eventP99[0]!.toFixed(2)} ms`, eventP99[0]! <= 10 ? 'yes' : 'NO'],
-      ['decision → ResultReadyEvent p99 ≤ 10 ms, floor lowered, 10 ms', `${eventP99[1]!.toFixed(2)} ms`, eventP99[1]! <= 10 ? 'yes' : 'NO'],
-      ['decision → ResultReadyEvent p99 ≤ 10 ms, floor lowered, 1 ms', `${eventP99[2]!.toFixed(2)} ms`, eventP99[2]! <= 10 ? 'yes' : 'NO'],
+      ...events.flatMap((v) =>
+        (['settled', 'busy'] as const).map((phase) => {
+          const p99 = percentile(v[phase], 99);
+          return [
+            `decision → ResultReadyEvent p99 ≤ 10 ms, ${v.label.split(':')[0]!} ${v.probe.revisedPublishingMs} ms, ${phase}`,
+            `${p99.toFixed(2)} ms`,
+            p99 <= 10 ? 'yes' : 'NO',
+          ];
+        }),
+      ),
       ['GetResultListFiltered < 50 ms (worst query p99)', `${listP99.toFixed(2)} ms`, listP99 < 50 ? 'yes' : 'NO'],
       [
         `heap growth over ${CYCLES} session cycles ≤ 1 MiB + 3 × idle noise`,
-        `${(cycleGrowth / MiB).toFixed(3)} MiB`,
-        cycleGrowth <= allowed ? 'yes' : 'NO',
+        `${(cycleGrowth.total / MiB).toFixed(3)} MiB`,
+        cycleGrowth.total <= allowed ? 'yes' : 'NO',
       ],
-      [`${SUBSCRIPTIONS} subscriptions open as shipped`, `${rounds[0]!.opened}`, rounds[0]!.opened === SUBSCRIPTIONS ? 'yes' : 'NO'],
+      [
+        `heap growth over the 2nd half of the ${CYCLES} session cycles ≤ 3 × idle noise`,
+        `${(cycleGrowth.secondHalf / MiB).toFixed(3)} MiB`,
+        cycleGrowth.secondHalf <= 3 * noise ? 'yes' : 'NO',
+      ],
+      [`${SUBSCRIPTIONS} subscriptions open as shipped`, `${subs.openedAsShipped}`, subs.openedAsShipped === SUBSCRIPTIONS ? 'yes' : 'NO'],
       [
         `heap after ${SUBSCRIPTIONS} subscriptions closed ≤ 1 MiB + 3 × idle noise above before (last round)`,
         `${(subGrowth / MiB).toFixed(3)} MiB`,
         subGrowth <= allowed ? 'yes' : 'NO',
       ],
       [
-        `heap after the last round ≤ 1 MiB + 3 × idle noise above before the first raised round (${raised.length} rounds)`,
-        `${(subCumulative / MiB).toFixed(3)} MiB`,
-        subCumulative <= allowed ? 'yes' : 'NO',
+        `heap ${FINAL_SETTLE_MS / 1000} s after the last round ≤ 1 MiB + 3 × idle noise above 'before' of the first full round (${subs.full.length} rounds)`,
+        `${(subs.settledGrowth / MiB).toFixed(3)} MiB`,
+        subs.settledGrowth <= allowed ? 'yes' : 'NO',
       ],
       ['inspection latency.total p99 unchanged while polled from a child process (ratio ≤ 1.2)', ratioP99.toFixed(3), ratioP99 <= 1.2 ? 'yes' : 'NO'],
     ],
