@@ -3,10 +3,8 @@
  * ResultReadyEvent probe on its own subscription that stamps each event as the monitored item hands it over, a
  * GetResultListFiltered call prepared once (ids resolved and argument structures built before timing), a bare
  * connect → createSession → close → disconnect cycle, and MES clients that read dashboard variables and list
- * results on a fixed cadence, in this process or in a forked one.
+ * results on a fixed cadence. bench/mes-client-process.ts runs them in a process of their own.
  */
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import {
   AttributeIds,
   ClientMonitoredItem,
@@ -277,73 +275,6 @@ export async function startPollingClients(spec: PollingSpec): Promise<PollingCli
       for (const p of pollers) await p.stop();
       for (const c of clients) await c.close();
       return pollers.flatMap((p) => p.pollMs);
-    },
-  };
-}
-
-type PollerMessage = { cmd: 'start'; spec: PollingSpec } | { cmd: 'stop' } | { cmd: 'exit' };
-type PollerReply = { ready: true } | { pollMs: number[] } | { error: string };
-
-/**
- * The polling clients in a child process of their own (bench/mes.bench.ts forked with BENCH_MES_ROLE=poller),
- * as a remote MES would be: their decoding does not run on the line's event loop. Driven over IPC.
- */
-export function runPollerChild(): Promise<void> {
-  let polling: PollingClients | null = null;
-  const reply = (m: PollerReply) => process.send?.(m);
-  return new Promise((resolve) => {
-    process.on('message', (m: PollerMessage) => {
-      const handle = async () => {
-        if (m.cmd === 'start') {
-          polling = await startPollingClients(m.spec);
-          reply({ ready: true });
-        } else if (m.cmd === 'stop') {
-          reply({ pollMs: (await polling?.close()) ?? [] });
-          polling = null;
-        } else {
-          resolve();
-        }
-      };
-      handle().catch((err: unknown) => reply({ error: (err as Error).message }));
-    });
-  });
-}
-
-/** A forked poller child: start/stop polling blocks, then exit. */
-export interface PollerProcess {
-  start(spec: PollingSpec): Promise<PollingClients>;
-  exit(): Promise<void>;
-}
-
-export function forkPollerProcess(script: string): PollerProcess {
-  const child = fork(script, [], {
-    env: { ...process.env, BENCH_MES_ROLE: 'poller' },
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const next = () =>
-    withDeadline(new Promise<PollerReply>((resolve) => child.once('message', (m: PollerReply) => resolve(m))), 60_000, 'poller child').then((m) => {
-      if ('error' in m) throw new Error(`poller child: ${m.error}`);
-      return m;
-    });
-  return {
-    async start(spec) {
-      const ready = next();
-      child.send({ cmd: 'start', spec } satisfies PollerMessage);
-      await ready;
-      return {
-        async close() {
-          const done = next();
-          child.send({ cmd: 'stop' } satisfies PollerMessage);
-          const m = await done;
-          return 'pollMs' in m ? m.pollMs : [];
-        },
-      };
-    },
-    async exit() {
-      const exited = once(child, 'exit');
-      child.send({ cmd: 'exit' } satisfies PollerMessage);
-      await withDeadline(exited, 10_000, 'poller child exit');
     },
   };
 }

@@ -60,6 +60,8 @@ export async function startMesServer(ctx: ServiceContext, options: MesServerOpti
   // Each event monitored item listens on its VisionSystem: Node's default of 10 listeners crashed the process at the
   // 11th concurrent event subscription on one station (bench -- mes). Bound it by what the sessions may open.
   for (const h of space.stations.values()) h.visionSystem.setMaxListeners(options.maxSessions * SUBSCRIPTIONS_PER_SESSION + 20);
+  // The Server object (i=2253) takes event items too (the VisionSystems notify it): the same limit.
+  server.engine.addressSpace!.rootFolder.objects.server.setMaxListeners(options.maxSessions * SUBSCRIPTIONS_PER_SESSION + 20);
   const stopPublishing: (() => void)[] = [];
   const controls = bindStations(space, ctx, options, stopPublishing);
   bindResultManagement(space, ctx.store, { log: ctx.log, maxResultsPerCall: options.maxResultsPerCall, guard: options.guard });
