@@ -9,12 +9,10 @@ import {
   AttributeIds,
   ClientMonitoredItem,
   DataType,
-  EventFilter,
   MessageSecurityMode,
   NodeId,
   OPCUAClient,
   SecurityPolicy,
-  SimpleAttributeOperand,
   StatusCodes,
   Subscription,
   TimestampsToReturn,
@@ -24,15 +22,13 @@ import {
   type Variant,
   type VariantOptions,
 } from 'node-opcua';
-import { connectMesClient, idOf, type MesClient } from '../test/fakes/mes-client.ts';
+import { connectMesClient, eventFilter, idOf, type MesClient } from '../test/fakes/mes-client.ts';
 import { withDeadline } from '../test/helpers/wait.ts';
 
 /** ResultReadyEventType's id in the Machine Vision namespace. */
 const RESULT_READY_EVENT = 1024;
 /** ResultIdDataType's id in the Machine Vision namespace. */
 const RESULT_ID_DATA_TYPE = 3021;
-/** BaseEventType (namespace 0). */
-const BASE_EVENT = 2041;
 
 export interface ResultReadyProbe {
   readonly client: MesClient;
@@ -114,16 +110,11 @@ async function monitorResultReady(
   onEvent: (key: string, receivedAt: number) => void,
 ): Promise<void> {
   const eventType = new NodeId(NodeId.NodeIdType.NUMERIC, RESULT_READY_EVENT, client.mvNs);
-  const field = (typeDefinitionId: NodeId, namespaceIndex: number, name: string) =>
-    new SimpleAttributeOperand({ typeDefinitionId, browsePath: [{ namespaceIndex, name }], attributeId: AttributeIds.Value });
-  const selectClauses = [
-    field(new NodeId(NodeId.NodeIdType.NUMERIC, BASE_EVENT, 0), 0, 'EventType'),
-    field(eventType, client.mvNs, key === 'resultId' ? 'ResultId' : 'ResultState'),
-  ];
+  const filter = eventFilter(client.mvNs, RESULT_READY_EVENT, ['EventType', key === 'resultId' ? 'ResultId' : 'ResultState']);
   const item = ClientMonitoredItem.create(
     subscription,
     { nodeId: await client.resolve(`/1:${station}`), attributeId: AttributeIds.EventNotifier },
-    { samplingInterval: 0, queueSize: 1000, discardOldest: false, filter: new EventFilter({ selectClauses }) },
+    { samplingInterval: 0, queueSize: 1000, discardOldest: false, filter },
     TimestampsToReturn.Neither,
   );
   const wanted = eventType.toString();

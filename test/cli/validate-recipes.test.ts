@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { lineOf } from '../helpers/file-lines.ts';
 import { linesight, ROOT } from '../helpers/cli.ts';
 import { withDeadline } from '../helpers/wait.ts';
 
@@ -39,15 +40,6 @@ stations:
 ${recipes}`,
   );
   return file;
-}
-
-/** 1-based line of the first line of `file` that contains `text`. */
-function lineOf(file: string, text: string): number {
-  const n = readFileSync(file, 'utf8')
-    .split('\n')
-    .findIndex((l) => l.includes(text));
-  expect(n, `'${text}' in ${file}`).toBeGreaterThanOrEqual(0);
-  return n + 1;
 }
 
 async function validate(file: string) {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../runtime/net/free-port.ts';
+import { lineOf } from '../helpers/file-lines.ts';
 import { linesight, ROOT } from '../helpers/cli.ts';
 import { withDeadline } from '../helpers/wait.ts';
 
@@ -32,15 +33,6 @@ function variant(name: string, edit: (yaml: string) => string): string {
   expect(text, `${name}: the edit changed nothing`).not.toBe(demo);
   writeFileSync(file, text);
   return file;
-}
-
-/** 1-based line of the first line of `file` that contains `text`. */
-function lineOf(file: string, text: string): number {
-  const n = readFileSync(file, 'utf8')
-    .split('\n')
-    .findIndex((l) => l.includes(text));
-  expect(n, `'${text}' in ${file}`).toBeGreaterThanOrEqual(0);
-  return n + 1;
 }
 
 /** validate and run on the same file: their exit codes, and validate's problem lines as run printed them too. */

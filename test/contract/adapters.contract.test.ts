@@ -100,6 +100,21 @@ function optionsCases(f: AdapterFixture, bad: BadOptions): void {
   });
 }
 
+/** Every adapter instance: open → close → close again, and close without open, never throw. */
+function lifecycleCases(f: AdapterFixture, create: () => Promise<{ open(): Promise<void>; close(): Promise<void> }>): void {
+  it('open → close → close again does not throw', async () => {
+    const s = await create();
+    await withDeadline(s.open(), STEP_MS, `${f.label} open`);
+    await withDeadline(s.close(), STEP_MS, `${f.label} close`);
+    await withDeadline(s.close(), STEP_MS, `${f.label} second close`);
+  });
+
+  it('close without open does not throw', async () => {
+    const s = await create();
+    await withDeadline(s.close(), STEP_MS, `${f.label} close without open`);
+  });
+}
+
 async function createWithPeer<T>(f: AdapterFixture, make: (options: unknown) => T) {
   const def = definitionOf(f);
   const peer = await withDeadline(f.setup(env), STEP_MS, `the ${f.label} peer to start`);
@@ -122,17 +137,7 @@ for (const f of FIXTURES.filter((x): x is AdapterFixture<'service'> => x.kind ==
       return make();
     };
 
-    it('open → close → close again does not throw', async () => {
-      const s = await service();
-      await withDeadline(s.open(), STEP_MS, `${f.label} open`);
-      await withDeadline(s.close(), STEP_MS, `${f.label} close`);
-      await withDeadline(s.close(), STEP_MS, `${f.label} second close`);
-    });
-
-    it('close without open does not throw', async () => {
-      const s = await service();
-      await withDeadline(s.close(), STEP_MS, `${f.label} close without open`);
-    });
+    lifecycleCases(f, service);
   });
 }
 
@@ -146,17 +151,7 @@ for (const f of FIXTURES.filter((x): x is AdapterFixture<'source'> => x.kind ===
       return make();
     };
 
-    it('open → close → close again does not throw', async () => {
-      const s = await source();
-      await withDeadline(s.open(), STEP_MS, `${f.label} open`);
-      await withDeadline(s.close(), STEP_MS, `${f.label} close`);
-      await withDeadline(s.close(), STEP_MS, `${f.label} second close`);
-    });
-
-    it('close without open does not throw', async () => {
-      const s = await source();
-      await withDeadline(s.close(), STEP_MS, `${f.label} close without open`);
-    });
+    lifecycleCases(f, source);
 
     it('grab fills a slot of the declared size with a frame of the declared shape', async () => {
       const s = await source();
@@ -207,18 +202,7 @@ for (const f of FIXTURES.filter((x): x is AdapterFixture<'sink'> => x.kind === '
     const deliver = (s: ResultSink, r: InspectionResult, what: string) =>
       retryUntil(() => s.deliver(r), { timeoutMs: STEP_MS, intervalMs: 20, what: `${f.label}: ${what}` });
 
-    it('open → close → close again does not throw', async () => {
-      const { make } = await sinkWithPeer();
-      const s = make();
-      await withDeadline(s.open(), STEP_MS, `${f.label} open`);
-      await withDeadline(s.close(), STEP_MS, `${f.label} close`);
-      await withDeadline(s.close(), STEP_MS, `${f.label} second close`);
-    });
-
-    it('close without open does not throw', async () => {
-      const { make } = await sinkWithPeer();
-      await withDeadline(make().close(), STEP_MS, `${f.label} close without open`);
-    });
+    lifecycleCases(f, async () => (await sinkWithPeer()).make());
 
     it('delivers a result, and after a restart accepts the same result again (at-least-once)', async () => {
       const { peer, make } = await sinkWithPeer();

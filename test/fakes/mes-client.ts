@@ -110,18 +110,10 @@ export async function connectMesClient(endpoint: string, line: string, options: 
       );
       const eventType = new NodeId(NodeId.NodeIdType.NUMERIC, typeId, mvNs);
       // No where clause: every event of the notifier arrives; the client keeps those of `typeId` (by EventType).
-      const selectClauses = ['EventType', ...fields].map((name) => {
-        const base = name === 'EventType' || name === 'Message' || name === 'Severity';
-        return new SimpleAttributeOperand({
-          typeDefinitionId: base ? new NodeId(NodeId.NodeIdType.NUMERIC, 2041, 0) : eventType,
-          browsePath: [{ namespaceIndex: base ? 0 : mvNs, name }],
-          attributeId: AttributeIds.Value,
-        });
-      });
       const item = ClientMonitoredItem.create(
         subscription,
         { nodeId: await resolve(`/1:${station}`), attributeId: AttributeIds.EventNotifier },
-        { samplingInterval: 0, queueSize: 1000, discardOldest: false, filter: new EventFilter({ selectClauses }) },
+        { samplingInterval: 0, queueSize: 1000, discardOldest: false, filter: eventFilter(mvNs, typeId, ['EventType', ...fields]) },
         TimestampsToReturn.Neither,
       );
       const events: MesEvent[] = [];
@@ -139,6 +131,27 @@ export async function connectMesClient(endpoint: string, line: string, options: 
       await client.disconnect().catch(() => {});
     },
   };
+}
+
+/** Fields every event has (BaseEventType, namespace 0); any other field is selected on the event type `typeId`. */
+const BASE_EVENT_FIELDS: ReadonlySet<string> = new Set(['EventType', 'Message', 'Severity', 'Time', 'SourceName']);
+
+/**
+ * An EventFilter selecting `fields` in order, without a where clause: base fields on BaseEventType (i=2041),
+ * the others on the Machine Vision event type `typeId` of namespace `mvNs`.
+ */
+export function eventFilter(mvNs: number, typeId: number, fields: readonly string[]): EventFilter {
+  const eventType = new NodeId(NodeId.NodeIdType.NUMERIC, typeId, mvNs);
+  const baseEventType = new NodeId(NodeId.NodeIdType.NUMERIC, 2041, 0);
+  const selectClauses = fields.map((name) => {
+    const base = BASE_EVENT_FIELDS.has(name);
+    return new SimpleAttributeOperand({
+      typeDefinitionId: base ? baseEventType : eventType,
+      browsePath: [{ namespaceIndex: base ? 0 : mvNs, name }],
+      attributeId: AttributeIds.Value,
+    });
+  });
+  return new EventFilter({ selectClauses });
 }
 
 /** The `Id` of a `{Id, …}` structure field, or null. */

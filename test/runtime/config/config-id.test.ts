@@ -1,29 +1,23 @@
 /** The configuration id (OPC 40100 InternalConfigurationId) is a hash of the effective line config. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../cli/boot.ts';
 import { configIdOf } from '../../../runtime/config/config-id.ts';
+import { MINIMAL_LINE_YAML } from '../../fakes/line-yaml.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ls-config-id-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function idOf(name: string, yaml: string): string {
   const file = path.join(dir, name);
+  mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, yaml);
   return configIdOf(loadConfig(file));
 }
 
-const BASE = `line: l1
-store: { path: results.sqlite }
-stations:
-  - name: st-1
-    recipe: r
-    source: { type: synthetic, scene: surface }
-    trigger: { mode: software }
-    models: [{ manifest: m/model.yaml }]
-`;
+const BASE = MINIMAL_LINE_YAML;
 
 describe('configIdOf', () => {
   it('is 16 hex digits, the same for comments, key order and spelled-out defaults, and for another folder', () => {
@@ -41,12 +35,15 @@ stations:
     poolSlots: 4
     models: [{ manifest: m/model.yaml, intraOpThreads: 1 }]
 `;
-    expect(idOf('b.yaml', reordered)).toBe(id);
+    expect(idOf('elsewhere/b.yaml', reordered)).toBe(id);
   });
 
   it('changes with anything that can change a verdict', () => {
     const id = idOf('c.yaml', BASE);
-    expect(idOf('d.yaml', BASE.replace('recipe: r', 'recipe: r2'))).not.toBe(id);
-    expect(idOf('e.yaml', BASE.replace('{ manifest: m/model.yaml }', '{ manifest: m/model.yaml, anomaly: { threshold: 0.7 } }'))).not.toBe(id);
+    expect(BASE).toContain('recipe: r\n');
+    expect(idOf('d.yaml', BASE.replace('recipe: r\n', 'recipe: r2\n'))).not.toBe(id);
+    const edited = BASE.replace('- manifest: m/model.yaml', '- { manifest: m/model.yaml, anomaly: { threshold: 0.7 } }');
+    expect(edited).not.toBe(BASE);
+    expect(idOf('e.yaml', edited)).not.toBe(id);
   });
 });

@@ -6,17 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AttributeIds,
-  ClientMonitoredItem,
-  EventFilter,
-  NodeId,
-  SimpleAttributeOperand,
-  TimestampsToReturn,
-  type ClientSession,
-  type ClientSubscription,
-  type Variant,
-} from 'node-opcua';
+import { AttributeIds, ClientMonitoredItem, NodeId, TimestampsToReturn, type ClientSession, type ClientSubscription, type Variant } from 'node-opcua';
+import { eventFilter } from '../../../fakes/mes-client.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VisionSystemHandle } from '../../../../adapters/service/opcua-mes/address-space.ts';
 import { resultReadyFields } from '../../../../adapters/service/opcua-mes/result-event.ts';
@@ -91,19 +82,10 @@ function idOf(field: Variant | undefined): string | null {
 
 /** A ResultReadyEvent subscription on the station's VisionSystem, selecting FIELDS of ResultReadyEventType. */
 async function subscribeResultReady(visionSystem: NodeId): Promise<void> {
-  const resultReadyType = new NodeId(NodeId.NodeIdType.NUMERIC, 1024, mvNs);
-  const selectClauses = FIELDS.map(
-    (name) =>
-      new SimpleAttributeOperand({
-        typeDefinitionId: name === 'EventType' ? new NodeId(NodeId.NodeIdType.NUMERIC, 2041, 0) : resultReadyType,
-        browsePath: [{ namespaceIndex: name === 'EventType' ? 0 : mvNs, name }],
-        attributeId: AttributeIds.Value,
-      }),
-  );
   const item = ClientMonitoredItem.create(
     subscription,
     { nodeId: visionSystem, attributeId: AttributeIds.EventNotifier },
-    { samplingInterval: 0, queueSize: 100, discardOldest: false, filter: new EventFilter({ selectClauses }) },
+    { samplingInterval: 0, queueSize: 100, discardOldest: false, filter: eventFilter(mvNs, 1024, FIELDS) },
     TimestampsToReturn.Neither,
   );
   item.on('changed', (fields: unknown) => {

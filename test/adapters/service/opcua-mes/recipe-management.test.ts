@@ -8,9 +8,7 @@ import {
   AttributeIds,
   ClientMonitoredItem,
   DataType,
-  EventFilter,
   NodeId,
-  SimpleAttributeOperand,
   StatusCodes,
   TimestampsToReturn,
   type ClientSubscription,
@@ -18,6 +16,7 @@ import {
   type Variant,
   type VariantOptions,
 } from 'node-opcua';
+import { eventFilter } from '../../../fakes/mes-client.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindRecipeManagement, RECIPE_MANAGEMENT_ERROR, TRI_STATE } from '../../../../adapters/service/opcua-mes/recipe-management.ts';
 import { startMachineVisionPeer, type MachineVisionPeer } from '../../../fakes/machine-vision-peer.ts';
@@ -65,23 +64,10 @@ afterAll(async () => {
 });
 
 async function watchRecipePrepared(): Promise<void> {
-  const eventType = new NodeId(NodeId.NodeIdType.NUMERIC, RECIPE_PREPARED_EVENT, peer.mvNs);
-  const selectClauses = [
-    new SimpleAttributeOperand({
-      typeDefinitionId: eventType,
-      browsePath: [{ namespaceIndex: peer.mvNs, name: 'InternalId' }],
-      attributeId: AttributeIds.Value,
-    }),
-    new SimpleAttributeOperand({
-      typeDefinitionId: new NodeId(NodeId.NodeIdType.NUMERIC, 2041, 0),
-      browsePath: [{ namespaceIndex: 0, name: 'Message' }],
-      attributeId: AttributeIds.Value,
-    }),
-  ];
   const item = ClientMonitoredItem.create(
     subscription,
     { nodeId: await peer.resolve(`/Objects/1:${LINE}/1:${rs.station.name}`), attributeId: AttributeIds.EventNotifier },
-    { samplingInterval: 0, queueSize: 100, discardOldest: false, filter: new EventFilter({ selectClauses }) },
+    { samplingInterval: 0, queueSize: 100, discardOldest: false, filter: eventFilter(peer.mvNs, RECIPE_PREPARED_EVENT, ['InternalId', 'Message']) },
     TimestampsToReturn.Neither,
   );
   item.on('changed', (values: unknown) => {
