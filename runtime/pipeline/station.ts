@@ -208,11 +208,6 @@ export class Station implements TriggerTarget {
     return this.simulation;
   }
 
-  /** The station's own faults in force (camera lost, inspections failing). */
-  get faults(): ReadonlySet<StationSelfFault> {
-    return this.selfFaults;
-  }
-
   async start(): Promise<void> {
     await this.source.open();
     this.state = 'running';

@@ -76,7 +76,6 @@ export interface VisionSystemHandle {
   readonly automaticModeStateMachine: UAObject;
   setVisionState(state: VisionState, via?: string): void;
   setAutomaticState(state: AutomaticState, via?: string): void;
-  automaticState(): AutomaticState | null;
   emitResultReady(fields: ResultReadyFields): void;
   /** ErrorEventType (`active`) or ErrorResolvedEventType for a station fault, with the fault as message. */
   emitError(fault: string, detail: string, active: boolean): void;
@@ -162,10 +161,6 @@ function buildStation(own: Namespace, folder: UAObject, type: UAObjectType, mvIn
     automaticModeStateMachine: amsmNode,
     setVisionState: (state, via = '') => vsm.setState(state, transitionVia(via)),
     setAutomaticState: (state, via = '') => amsm.setState(state, transitionVia(via)),
-    automaticState: () => {
-      const name = amsm.currentStateNode?.browseName.name ?? null;
-      return AUTOMATIC_STATES.find((s) => s === name) ?? null;
-    },
     emitResultReady: (fields) => visionSystem.raiseEvent(resultReadyType, resultReadyEventData(fields, idStructure, construct)),
     emitError: (fault, detail, active) =>
       visionSystem.raiseEvent(active ? errorType : errorResolvedType, {

@@ -37,7 +37,8 @@ export class VisionControl {
   private readonly systemState: UAVariable | null;
   private vision: VisionState = 'Preoperational';
   private automatic: AutomaticState = 'Initialized';
-  private system: SystemStateName = 'NST';
+  /** The SystemState last written to the node; null until the first refresh writes one. */
+  private system: SystemStateName | null = null;
   private pendingJobs = 0;
   private errorsShown = new Set<StationFault>();
   private closed = false;
@@ -53,11 +54,6 @@ export class VisionControl {
     port.station.onChange(() => this.refresh());
     port.onHealth(() => this.refresh());
     this.refresh();
-  }
-
-  /** The states now, for tests and the dashboard. */
-  get states(): { vision: VisionState; automatic: AutomaticState; system: SystemStateName } {
-    return { vision: this.vision, automatic: this.automatic, system: this.system };
   }
 
   /** An MES single job was accepted (SingleExecution until it ends). */
@@ -124,7 +120,7 @@ export class VisionControl {
   }
 
   private setSystem(state: SystemStateName): void {
-    if (state === this.system && this.systemState?.readValue().value.value !== null) return;
+    if (state === this.system) return;
     this.system = state;
     const value = this.handle.construct('SystemStateDescriptionDataType', { state: SYSTEM_STATE[state], stateDescription: state });
     this.systemState?.setValueFromSource(new Variant({ dataType: DataType.ExtensionObject, value }));
